@@ -1,0 +1,56 @@
+"""Rotary position embedding, Hugging Face rotate-half layout.
+
+cos/sin are computed per step (once per token, shared by every head and layer)
+from an inv_freq table that is computed here exactly as model/reference.py does,
+in float32, and emitted as exact hex literals; angle = f32(pos) * inv_freq[i]
+is then the same float on every target, and only sin/cos (ee_runtime_c/mathf.c)
+differ from numpy by a few ulp. No table per position: that would cost
+context * head_dim floats of RAM."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_ANGLE = 12000.0   # mathf_sincos is accurate for |x| < 2^13 * pi/2
+
+
+def inv_freq(head_dim: int, theta: float) -> list[float]:
+    exponent = np.arange(0, head_dim, 2, dtype=np.int64).astype(np.float32) / np.float32(head_dim)
+    return [float(v) for v in np.float32(1) / np.power(np.float32(theta), exponent, dtype=np.float32)]
+
+
+@dataclass(frozen=True)
+class Rope:
+    head_dim: int
+    theta: float
+    context: int
+
+    template = "rope.c.jinja"
+
+    def __post_init__(self) -> None:
+        if self.head_dim % 2:
+            raise ValueError(f"head_dim {self.head_dim} must be even for rotary embeddings")
+        if (self.context - 1) * max(self.inv_freq) >= MAX_ANGLE:
+            raise ValueError(f"context {self.context} is too long for the rotary sin/cos "
+                             f"(angles must stay below {MAX_ANGLE})")
+
+    def symbol(self) -> str:
+        return f"rope_{self.head_dim}"
+
+    def angles_symbol(self) -> str:
+        return f"rope_angles_{self.head_dim}"
+
+    @property
+    def half(self) -> int:
+        return self.head_dim // 2
+
+    @property
+    def inv_freq(self) -> list[float]:
+        return inv_freq(self.head_dim, self.theta)
+
+    def macs(self) -> int:
+        return 2 * self.head_dim
+
+    def weight_bytes(self) -> int:
+        return 0

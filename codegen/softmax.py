@@ -1,0 +1,20 @@
+"""Softmax over attention scores, in place: x_i = exp(x_i - max) / sum."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Softmax:
+    max_len: int     # the context: scores per head never exceed it
+
+    template = "softmax.c.jinja"
+
+    def symbol(self) -> str:
+        return "softmax"
+
+    def macs(self) -> int:
+        return 2 * self.max_len
+
+    def weight_bytes(self) -> int:
+        return 0

@@ -1,0 +1,57 @@
+/* mathf.c — exp and sin/cos in single precision without libm.
+ *
+ * Both reduce the argument with a constant split in parts (Cody and Waite,
+ * "Software Manual for the Elementary Functions", 1980) so that k * part is exact,
+ * then evaluate a short Taylor polynomial on the reduced interval:
+ *   exp: x = k ln2 + r, |r| <= ln2/2, degree 7 (truncation < 3e-9 relative);
+ *   sin/cos: x = k pi/2 + r, |r| <= pi/4, degree 9 / 10 (< 2e-9). */
+#include "mathf.h"
+
+#include <stdint.h>
+
+#define LOG2E 0x1.715476p+0f
+#define LN2_HI 0x1.62ep-1f          /* 12 significant bits: k * LN2_HI is exact */
+#define LN2_LO 0x1.0bfbe8p-15f
+#define TWO_OVER_PI 0x1.45f306p-1f
+#define PIO2_1 0x1.92p+0f           /* 11 bits each: k * PIO2_x exact for k < 2^13 */
+#define PIO2_2 0x1.fb4p-12f
+#define PIO2_3 0x1.4442d2p-24f
+
+static int32_t round_to_int(float x)
+{
+    return (int32_t)(x + (x < 0.0f ? -0.5f : 0.5f));
+}
+
+float mathf_exp(float x)
+{
+    union { uint32_t u; float f; } two_k;
+    float r, p;
+    int32_t k;
+    if (x > 88.0f)
+        x = 88.0f;
+    if (x < -87.0f)
+        return 0.0f;
+    k = round_to_int(x * LOG2E);       /* -126 <= k <= 127: 2^k is a normal float */
+    r = (x - (float)k * LN2_HI) - (float)k * LN2_LO;
+    p = 1.0f + r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24
+        + r * (1.0f / 120 + r * (1.0f / 720 + r * (1.0f / 5040)))))));
+    two_k.u = (uint32_t)(k + 127) << 23;
+    return p * two_k.f;
+}
+
+void mathf_sincos(float x, float *sin_out, float *cos_out)
+{
+    int32_t k = round_to_int(x * TWO_OVER_PI);
+    float r = ((x - (float)k * PIO2_1) - (float)k * PIO2_2) - (float)k * PIO2_3;
+    float r2 = r * r;
+    float s = r + r * r2 * (-1.0f / 6 + r2 * (1.0f / 120 + r2 * (-1.0f / 5040
+              + r2 * (1.0f / 362880))));
+    float c = 1.0f + r2 * (-1.0f / 2 + r2 * (1.0f / 24 + r2 * (-1.0f / 720
+              + r2 * (1.0f / 40320 + r2 * (-1.0f / 3628800)))));
+    switch ((uint32_t)k & 3u) {
+    case 0: *sin_out = s; *cos_out = c; break;
+    case 1: *sin_out = c; *cos_out = -s; break;
+    case 2: *sin_out = -s; *cos_out = -c; break;
+    default: *sin_out = -c; *cos_out = s; break;
+    }
+}

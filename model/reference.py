@@ -1,0 +1,218 @@
+"""The numpy reference forward pass: one token at a time with a KV cache, as
+llama2.c's `forward()`, vectorised over heads. It defines the arithmetic the C
+runtime must reproduce, so the op order of every step is spelled out below.
+
+All math of the forward pass is float32, never float64 (only the constant rotary
+frequency table is derived through f64, see rope_inv_freq). A weight is either an f32
+array (`W @ x`, float accumulation in whatever order BLAS picks) or a `QuantizedQ8`
+(`matvec_q8`: int8 activations, exact int32 group sums, the C scheme bit for bit).
+
+Per token (x: the residual stream, dim):
+    x = tok_embeddings[token]                   q8: q (as f32) * scale of its group
+    for each layer L:
+        xb = rmsnorm(x, attention_norm)
+        q = wq @ xb;  k = wk @ xb;  v = wv @ xb
+        q, k = rope(q, pos), rope(k, pos)       every head; k, v go to the cache at pos
+        for each query head h (kv head g = h // (n_heads / n_kv_heads)):
+            s_t = (q_h · k_{t,g}) * f32(1/sqrt(head_dim))        t = 0..pos
+            a = softmax(s)                      exp(s_t - max s) / sum of them
+            o_h = sum_t a_t * v_{t,g}
+        x = x + wo @ o
+        xb = rmsnorm(x, ffn_norm)
+        x = x + w2 @ (silu(w1 @ xb) * (w3 @ xb))
+    x = rmsnorm(x, norm)
+    logits = output @ x                         tied: tok_embeddings @ x
+
+rmsnorm(x, w) = (x * (1 / sqrt(mean(x*x) + eps))) * w
+rope: in each head, element i (i < head_dim/2) pairs with i + head_dim/2 (Hugging
+      Face rotate-half); with f = f32(pos) * inv_freq[i], c = cos f, s = sin f:
+          out[i]       = x[i] * c - x[i + half] * s
+          out[i + half] = x[i + half] * c + x[i] * s
+      inv_freq[i] = 1 / theta ** (f32(2i) / head_dim) in f32 (see rope_inv_freq).
+silu(g) = g * (1 / (1 + exp(-g))), with -g clamped to 80 so exp never overflows
+      (the EE FPU has no inf); the clamp changes nothing above 1e-33.
+"""
+from __future__ import annotations
+
+from typing import Callable, Protocol, Union
+
+import numpy as np
+
+from model.config import ModelConfig
+from model.quant import QuantizedQ8, matvec_q8
+from model.weights import NORM_ROLES, Role, execution_order, tensor_name
+
+F32 = np.float32
+Tensor = Union[np.ndarray, QuantizedQ8]
+
+
+class WeightSource(Protocol):
+    """What the reference reads weights from: a PsntFile, or anything with a model
+    config and `load(name)` giving an f32 array or a QuantizedQ8."""
+    config: ModelConfig
+
+    def load(self, name: str) -> Tensor: ...
+
+
+def weight_loader(source) -> Callable[[str], Tensor]:
+    """The one adapter: LlamaModel keeps f32 weights in `.weights`, PsntFile (and
+    any WeightSource) has `.load(name)`."""
+    if hasattr(source, "load"):
+        return source.load
+    if hasattr(source, "weights"):
+        return source.weights.__getitem__
+    raise TypeError(f"cannot read weights from {type(source).__name__}: "
+                    "expected a LlamaModel, a PsntFile or an object with .config and .load(name)")
+
+
+def rope_inv_freq(head_dim: int, theta: float) -> np.ndarray:
+    """inv_freq[i] = 1 / theta ** (f32(2i) / head_dim), (head_dim/2,) f32. The power
+    is the correctly rounded f32 result, as torch's pow gives in transformers'
+    LlamaRotaryEmbedding (numpy's f32 pow is off by an ulp in places, and at
+    position 8192 an ulp of inv_freq moves cos by 2e-4). A per-model constant: the
+    C runtime gets this table from codegen rather than calling powf."""
+    exponent = np.arange(0, head_dim, 2, dtype=np.int64).astype(F32) / F32(head_dim)
+    power = np.power(float(theta), exponent.astype(np.float64)).astype(F32)   # table only
+    return F32(1) / power
+
+
+def rope_tables(head_dim: int, theta: float, n_pos: int) -> tuple[np.ndarray, np.ndarray]:
+    """cos and sin of f32(pos) * inv_freq, (n_pos, head_dim/2) f32."""
+    freqs = np.arange(n_pos, dtype=F32)[:, None] * rope_inv_freq(head_dim, theta)[None, :]
+    return np.cos(freqs), np.sin(freqs)
+
+
+def rmsnorm(x: np.ndarray, w: np.ndarray, eps: np.float32) -> np.ndarray:
+    ss = np.mean(x * x, dtype=F32)
+    return (x * (F32(1) / np.sqrt(ss + eps))) * w
+
+
+def rope(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
+    """x: (heads, head_dim); cos, sin: (head_dim/2,) for this position."""
+    half = x.shape[-1] // 2
+    a, b = x[:, :half], x[:, half:]
+    return np.concatenate([a * cos - b * sin, b * cos + a * sin], axis=-1)
+
+
+def silu(g: np.ndarray) -> np.ndarray:
+    return g * (F32(1) / (F32(1) + np.exp(np.minimum(-g, F32(80)))))
+
+
+def matvec(w: Tensor, x: np.ndarray) -> np.ndarray:
+    """W (rows, cols) @ x (cols,) -> (rows,)."""
+    if isinstance(w, QuantizedQ8):
+        return matvec_q8(w, x)
+    return w @ x
+
+
+def embedding_row(w: Tensor, token: int) -> np.ndarray:
+    if isinstance(w, QuantizedQ8):
+        row = w.q[token].reshape(-1, w.group_size).astype(F32) * w.scales[token][:, None]
+        return row.reshape(-1)
+    return w[token].copy()
+
+
+class ReferenceModel:
+    """Decodes one token at a time; `forward(token, pos)` writes this position's
+    keys and values into the cache and attends to positions 0..pos.
+
+    `source` is a LlamaModel (all f32), a PsntFile, or any WeightSource.
+    `max_seq_len` caps the context below the model's own (to bound the cache)."""
+
+    def __init__(self, source, *, max_seq_len: int | None = None) -> None:
+        cfg: ModelConfig = source.config
+        self.config = cfg
+        self.max_seq_len = min(cfg.max_seq_len, max_seq_len or cfg.max_seq_len)
+        load = weight_loader(source)
+        self.w: dict[str, Tensor] = {}
+        for role, layer in execution_order(cfg):
+            t = load(tensor_name(role, layer))
+            if role in NORM_ROLES:
+                t = np.asarray(t, dtype=F32).reshape(-1)
+            elif not isinstance(t, QuantizedQ8):
+                t = np.asarray(t, dtype=F32)
+            self.w[tensor_name(role, layer)] = t
+        self.output = self.w[tensor_name(Role.TOK_EMBEDDINGS if cfg.tie_embeddings else Role.OUTPUT)]
+        self.eps = F32(cfg.norm_eps)
+        self.att_scale = F32(1.0 / np.sqrt(cfg.head_dim))
+        self.cos, self.sin = rope_tables(cfg.head_dim, cfg.rope_theta, self.max_seq_len)
+        # cache: (layer, position, kv head, head_dim), grown on demand
+        self.k_cache = np.zeros((cfg.n_layers, 0, cfg.n_kv_heads, cfg.head_dim), F32)
+        self.v_cache = np.zeros_like(self.k_cache)
+        self.n_pos = 0          # positions 0..n_pos-1 hold keys and values
+
+    def reset(self) -> None:
+        self.n_pos = 0
+
+    def _reserve(self, pos: int) -> None:
+        have = self.k_cache.shape[1]
+        if pos < have:
+            return
+        grow = min(max(2 * have, pos + 1, 16), self.max_seq_len) - have
+        pad = ((0, 0), (0, grow), (0, 0), (0, 0))
+        self.k_cache = np.pad(self.k_cache, pad)
+        self.v_cache = np.pad(self.v_cache, pad)
+
+    def forward(self, token: int, pos: int) -> np.ndarray:
+        """Logits (vocab_size,) f32 for the token at position `pos`."""
+        cfg, w = self.config, self.w
+        if not 0 <= token < cfg.vocab_size:
+            raise ValueError(f"token id {token} is outside the vocabulary (0..{cfg.vocab_size - 1})")
+        if not 0 <= pos <= min(self.n_pos, self.max_seq_len - 1):
+            raise ValueError(f"position {pos} is not in 0..{min(self.n_pos, self.max_seq_len - 1)} "
+                             f"(positions filled: {self.n_pos}, context: {self.max_seq_len})")
+        self._reserve(pos)
+        hd, n_kv = cfg.head_dim, cfg.n_kv_heads
+        n_rep = cfg.n_heads // n_kv
+        cos, sin = self.cos[pos], self.sin[pos]
+
+        x = embedding_row(w[tensor_name(Role.TOK_EMBEDDINGS)], token)
+        for L in range(cfg.n_layers):
+            def t(role: Role) -> Tensor:
+                return w[tensor_name(role, L)]
+
+            xb = rmsnorm(x, t(Role.ATTENTION_NORM), self.eps)
+            q = rope(matvec(t(Role.WQ), xb).reshape(cfg.n_heads, hd), cos, sin)
+            self.k_cache[L, pos] = rope(matvec(t(Role.WK), xb).reshape(n_kv, hd), cos, sin)
+            self.v_cache[L, pos] = matvec(t(Role.WV), xb).reshape(n_kv, hd)
+
+            keys = self.k_cache[L, :pos + 1].transpose(1, 0, 2)       # (kv head, t, hd)
+            values = self.v_cache[L, :pos + 1].transpose(1, 0, 2)
+            qg = q.reshape(n_kv, n_rep, hd)                            # query head h = g*n_rep + r
+            scores = np.matmul(qg, keys.transpose(0, 2, 1)) * self.att_scale   # (g, r, t)
+            e = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            att = e / e.sum(axis=-1, keepdims=True, dtype=F32)
+            o = np.matmul(att, values).reshape(cfg.q_dim)             # (g, r, hd) -> q_dim
+            x = x + matvec(t(Role.WO), o)
+
+            xb = rmsnorm(x, t(Role.FFN_NORM), self.eps)
+            hb = silu(matvec(t(Role.W1), xb)) * matvec(t(Role.W3), xb)
+            x = x + matvec(t(Role.W2), hb)
+
+        x = rmsnorm(x, w[tensor_name(Role.NORM)], self.eps)
+        self.n_pos = pos + 1
+        return matvec(self.output, x)
+
+    def generate_greedy(self, prompt_ids: list[int], n_new: int,
+                        eos_id: int | None = None) -> list[int]:
+        """Up to n_new new token ids after the prompt (the prompt is not included),
+        each the first argmax of the logits. Starts from an empty cache. Stops after
+        emitting eos_id (when given) or when prompt + new tokens fill max_seq_len."""
+        if not prompt_ids:
+            raise ValueError("the prompt needs at least one token (e.g. BOS)")
+        if len(prompt_ids) > self.max_seq_len:
+            raise ValueError(f"prompt of {len(prompt_ids)} tokens is longer than the context "
+                             f"of {self.max_seq_len}")
+        self.reset()
+        n_new = min(n_new, self.max_seq_len - len(prompt_ids))
+        out: list[int] = []
+        for pos, token in enumerate(prompt_ids[:-1]):
+            self.forward(token, pos)
+        token, pos = prompt_ids[-1], len(prompt_ids) - 1
+        while len(out) < n_new:
+            token = int(np.argmax(self.forward(token, pos)))
+            out.append(token)
+            pos += 1
+            if token == eos_id:
+                break
+        return out
