@@ -33,9 +33,11 @@ status_t generate(const Weights *w, RunState *s, Sampler *sampler, const uint32_
     while (stats->n_generated < max_new) {
         uint32_t next = sampler_sample(sampler, logits);
         out[stats->n_generated++] = next;
+        if (is_stop(params, next))
+            break;
         params->emit(params->emit_ctx, token, next);
         token = next;
-        if (is_stop(params, next) || stats->n_generated == max_new)
+        if (stats->n_generated == max_new)
             break;
         logits = forward(w, s, token, pos++);
         stats->gen_forwards++;

@@ -15,11 +15,11 @@ typedef struct {
     uint32_t gen_forwards;    /* forward passes in gen_ticks */
 } GenStats;
 
-/* Called with each generated token as soon as it is chosen. */
+/* Called with each generated token as soon as it is chosen (not for stop tokens). */
 typedef void (*EmitFn)(void *ctx, uint32_t prev_token, uint32_t token);
 
 typedef struct {
-    const uint32_t *stop;     /* tokens that end generation (emitted first) */
+    const uint32_t *stop;     /* tokens that end generation (kept in out, not emitted) */
     uint32_t n_stop;
     uint32_t max_new;         /* at most this many new tokens */
     EmitFn emit;

@@ -195,6 +195,8 @@ static status_t check_header_fields(const PsntHeader *h, StatusDetail *d)
         return status_fail(d, ST_PSNT_LAYOUT, "file_size", h->file_size % SECTOR, 0);
     if (h->table_offset != SECTOR)
         return status_fail(d, ST_PSNT_LAYOUT, "table_offset", h->table_offset, SECTOR);
+    if (h->n_tensors > ROLE_COUNT + ROLE_COUNT * h->n_layers)    /* bounds the table's memory */
+        return status_fail(d, ST_PSNT_HEADER_FIELD, "n_tensors", h->n_tensors, ROLE_COUNT + ROLE_COUNT * h->n_layers);
     if ((uint64_t)h->n_tensors * ENTRY_SIZE != h->table_size)
         return status_fail(d, ST_PSNT_HEADER_FIELD, "table_size", h->table_size, h->n_tensors * ENTRY_SIZE);
     if (!section_ok(h->table_offset, h->table_size, h->file_size))

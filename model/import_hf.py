@@ -1,10 +1,11 @@
 """Import a Hugging Face Llama directory into a canonical LlamaModel.
 
-A directory as `save_pretrained` writes it: config.json (LlamaForCausalLM, or a
-Mistral without an effective sliding window), the weights in one or more
-*.safetensors files (sharded ones listed by model.safetensors.index.json), and the
-tokenizer as tokenizer.json (+ tokenizer_config.json) or SentencePiece
-tokenizer.model (see load_hf_vocab). HF weights already use the rotate-half rotary layout, so q/k rows
+A directory as `save_pretrained` writes it: config.json (LlamaForCausalLM; a
+Mistral is accepted with its context cut to the sliding window, within which it
+is a Llama), the weights in one or more *.safetensors files (F32, F16 or BF16;
+sharded ones listed by model.safetensors.index.json), and the tokenizer as
+tokenizer.json (+ tokenizer_config.json) or SentencePiece tokenizer.model (see
+load_hf_vocab). HF weights already use the rotate-half rotary layout, so q/k rows
 are taken as they are. Every problem is a ValueError naming the file.
 """
 from __future__ import annotations

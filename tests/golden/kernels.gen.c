@@ -1,0 +1,329 @@
+/* generated from templates/kernels.gen.c.jinja for golden-tiny (fixed test config);
+ * do not edit: change the template or codegen/ and rebuild. */
+
+/* Kernels specialised to the shapes of golden-tiny: every bound is a constant.
+ * Built with -ffp-contract=off so float expressions round as written (no fused
+ * multiply-add), the same on every target. Weights are little-endian, as are all
+ * targets (x86, mipsel, the EE). */
+#include "kernels.gen.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "mathf.h"
+
+/* x (48,) f32 -> xq (48,) int8 values with one scale xs for the vector
+ * (docs/FORMAT.md): amax = max|x|; xs = amax / 127;
+ * xq = clamp(trunc(x * (127 / amax) + copysign(0.5, x)), -127, 127).
+ * Stored as int16 so the dot products widen only the weights (pmaddwd on x86,
+ * pmaddh on the EE's MMI). */
+float quantize_q8_48(int16_t *xq, const float *x)
+{
+    float amax = 0.0f, inv;
+    uint32_t i;
+    for (i = 0; i < 48u; i++) {
+        float a = x[i] < 0.0f ? -x[i] : x[i];
+        if (a > amax)
+            amax = a;
+    }
+    if (amax == 0.0f) {
+        memset(xq, 0, 48u * sizeof(int16_t));
+        return 0.0f;
+    }
+    inv = 127.0f / amax;
+    for (i = 0; i < 48u; i++) {
+        int32_t q = (int32_t)(x[i] * inv + (x[i] < 0.0f ? -0.5f : 0.5f));
+        xq[i] = (int16_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+    }
+    return amax / 127.0f;
+}
+
+/* x (80,) f32 -> xq (80,) int8 values with one scale xs for the vector
+ * (docs/FORMAT.md): amax = max|x|; xs = amax / 127;
+ * xq = clamp(trunc(x * (127 / amax) + copysign(0.5, x)), -127, 127).
+ * Stored as int16 so the dot products widen only the weights (pmaddwd on x86,
+ * pmaddh on the EE's MMI). */
+float quantize_q8_80(int16_t *xq, const float *x)
+{
+    float amax = 0.0f, inv;
+    uint32_t i;
+    for (i = 0; i < 80u; i++) {
+        float a = x[i] < 0.0f ? -x[i] : x[i];
+        if (a > amax)
+            amax = a;
+    }
+    if (amax == 0.0f) {
+        memset(xq, 0, 80u * sizeof(int16_t));
+        return 0.0f;
+    }
+    inv = 127.0f / amax;
+    for (i = 0; i < 80u; i++) {
+        int32_t q = (int32_t)(x[i] * inv + (x[i] < 0.0f ? -0.5f : 0.5f));
+        xq[i] = (int16_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+    }
+    return amax / 127.0f;
+}
+
+/* W (48, 48) q8 @ x (48,) -> out (48,); x given as xq * xs.
+ * A row is 3 f32 scale(s) padded to 16 bytes, then 48 int8: 64 bytes.
+ * out[r] = (sum over the 3 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
+void matvec_q8_48x48_g16(float *out, const uint8_t *w, const int16_t *xq, float xs)
+{
+    uint32_t r, g, i;
+    for (r = 0; r < 48u; r++) {
+        const uint8_t *row = w + (size_t)r * 64u;
+        const int8_t *q = (const int8_t *)(row + 16u);
+        float sum = 0.0f;
+        for (g = 0; g < 3u; g++) {
+            const int8_t *wg = q + g * 16u;
+            const int16_t *xg = xq + g * 16u;
+            int32_t acc = 0;
+            float scale;
+            for (i = 0; i < 16u; i++)
+                acc += (int32_t)wg[i] * (int32_t)xg[i];
+            memcpy(&scale, row + 4u * g, 4);
+            sum += (float)acc * scale;
+        }
+        out[r] = sum * xs;
+    }
+}
+
+/* W (24, 48) q8 @ x (48,) -> out (24,); x given as xq * xs.
+ * A row is 3 f32 scale(s) padded to 16 bytes, then 48 int8: 64 bytes.
+ * out[r] = (sum over the 3 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
+void matvec_q8_24x48_g16(float *out, const uint8_t *w, const int16_t *xq, float xs)
+{
+    uint32_t r, g, i;
+    for (r = 0; r < 24u; r++) {
+        const uint8_t *row = w + (size_t)r * 64u;
+        const int8_t *q = (const int8_t *)(row + 16u);
+        float sum = 0.0f;
+        for (g = 0; g < 3u; g++) {
+            const int8_t *wg = q + g * 16u;
+            const int16_t *xg = xq + g * 16u;
+            int32_t acc = 0;
+            float scale;
+            for (i = 0; i < 16u; i++)
+                acc += (int32_t)wg[i] * (int32_t)xg[i];
+            memcpy(&scale, row + 4u * g, 4);
+            sum += (float)acc * scale;
+        }
+        out[r] = sum * xs;
+    }
+}
+
+/* W (80, 48) q8 @ x (48,) -> out (80,); x given as xq * xs.
+ * A row is 3 f32 scale(s) padded to 16 bytes, then 48 int8: 64 bytes.
+ * out[r] = (sum over the 3 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
+void matvec_q8_80x48_g16(float *out, const uint8_t *w, const int16_t *xq, float xs)
+{
+    uint32_t r, g, i;
+    for (r = 0; r < 80u; r++) {
+        const uint8_t *row = w + (size_t)r * 64u;
+        const int8_t *q = (const int8_t *)(row + 16u);
+        float sum = 0.0f;
+        for (g = 0; g < 3u; g++) {
+            const int8_t *wg = q + g * 16u;
+            const int16_t *xg = xq + g * 16u;
+            int32_t acc = 0;
+            float scale;
+            for (i = 0; i < 16u; i++)
+                acc += (int32_t)wg[i] * (int32_t)xg[i];
+            memcpy(&scale, row + 4u * g, 4);
+            sum += (float)acc * scale;
+        }
+        out[r] = sum * xs;
+    }
+}
+
+/* W (48, 80) q8 @ x (80,) -> out (48,); x given as xq * xs.
+ * A row is 5 f32 scale(s) padded to 32 bytes, then 80 int8: 112 bytes.
+ * out[r] = (sum over the 5 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
+void matvec_q8_48x80_g16(float *out, const uint8_t *w, const int16_t *xq, float xs)
+{
+    uint32_t r, g, i;
+    for (r = 0; r < 48u; r++) {
+        const uint8_t *row = w + (size_t)r * 112u;
+        const int8_t *q = (const int8_t *)(row + 32u);
+        float sum = 0.0f;
+        for (g = 0; g < 5u; g++) {
+            const int8_t *wg = q + g * 16u;
+            const int16_t *xg = xq + g * 16u;
+            int32_t acc = 0;
+            float scale;
+            for (i = 0; i < 16u; i++)
+                acc += (int32_t)wg[i] * (int32_t)xg[i];
+            memcpy(&scale, row + 4u * g, 4);
+            sum += (float)acc * scale;
+        }
+        out[r] = sum * xs;
+    }
+}
+
+/* W (96, 48) q8 @ x (48,) -> out (96,); x given as xq * xs.
+ * A row is 3 f32 scale(s) padded to 16 bytes, then 48 int8: 64 bytes.
+ * out[r] = (sum over the 3 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
+void matvec_q8_96x48_g16(float *out, const uint8_t *w, const int16_t *xq, float xs)
+{
+    uint32_t r, g, i;
+    for (r = 0; r < 96u; r++) {
+        const uint8_t *row = w + (size_t)r * 64u;
+        const int8_t *q = (const int8_t *)(row + 16u);
+        float sum = 0.0f;
+        for (g = 0; g < 3u; g++) {
+            const int8_t *wg = q + g * 16u;
+            const int16_t *xg = xq + g * 16u;
+            int32_t acc = 0;
+            float scale;
+            for (i = 0; i < 16u; i++)
+                acc += (int32_t)wg[i] * (int32_t)xg[i];
+            memcpy(&scale, row + 4u * g, 4);
+            sum += (float)acc * scale;
+        }
+        out[r] = sum * xs;
+    }
+}
+
+/* wq: W (48, 48) q8 @ x (48,) -> out (48,) */
+void matmul_wq(float *out, const void *w, const float *x, int16_t *xq)
+{
+    float xs = quantize_q8_48(xq, x);
+    matvec_q8_48x48_g16(out, (const uint8_t *)w, xq, xs);
+}
+
+/* wk: W (24, 48) q8 @ x (48,) -> out (24,) */
+void matmul_wk(float *out, const void *w, const float *x, int16_t *xq)
+{
+    float xs = quantize_q8_48(xq, x);
+    matvec_q8_24x48_g16(out, (const uint8_t *)w, xq, xs);
+}
+
+/* wv: W (24, 48) q8 @ x (48,) -> out (24,) */
+void matmul_wv(float *out, const void *w, const float *x, int16_t *xq)
+{
+    float xs = quantize_q8_48(xq, x);
+    matvec_q8_24x48_g16(out, (const uint8_t *)w, xq, xs);
+}
+
+/* wo: W (48, 48) q8 @ x (48,) -> out (48,) */
+void matmul_wo(float *out, const void *w, const float *x, int16_t *xq)
+{
+    float xs = quantize_q8_48(xq, x);
+    matvec_q8_48x48_g16(out, (const uint8_t *)w, xq, xs);
+}
+
+/* w1: W (80, 48) q8 @ x (48,) -> out (80,) */
+void matmul_w1(float *out, const void *w, const float *x, int16_t *xq)
+{
+    float xs = quantize_q8_48(xq, x);
+    matvec_q8_80x48_g16(out, (const uint8_t *)w, xq, xs);
+}
+
+/* w3: W (80, 48) q8 @ x (48,) -> out (80,) */
+void matmul_w3(float *out, const void *w, const float *x, int16_t *xq)
+{
+    float xs = quantize_q8_48(xq, x);
+    matvec_q8_80x48_g16(out, (const uint8_t *)w, xq, xs);
+}
+
+/* w2: W (48, 80) q8 @ x (80,) -> out (48,) */
+void matmul_w2(float *out, const void *w, const float *x, int16_t *xq)
+{
+    float xs = quantize_q8_80(xq, x);
+    matvec_q8_48x80_g16(out, (const uint8_t *)w, xq, xs);
+}
+
+/* output: W (96, 48) q8 @ x (48,) -> out (96,) */
+void matmul_output(float *out, const void *w, const float *x, int16_t *xq)
+{
+    float xs = quantize_q8_48(xq, x);
+    matvec_q8_96x48_g16(out, (const uint8_t *)w, xq, xs);
+}
+
+/* table (vocab, 48) q8, 64-byte rows: out (48,) = q of row `token` * its group's scale */
+void embed_q8_48_g16(float *out, const void *table, uint32_t token)
+{
+    const uint8_t *row = (const uint8_t *)table + (size_t)token * 64u;
+    const int8_t *q = (const int8_t *)(row + 16u);
+    uint32_t g, i;
+    for (g = 0; g < 3u; g++) {
+        float scale;
+        memcpy(&scale, row + 4u * g, 4);
+        for (i = g * 16u; i < (g + 1u) * 16u; i++)
+            out[i] = (float)q[i] * scale;
+    }
+}
+
+/* out (48,) = (x * (1 / sqrt(mean(x * x) + eps))) * w, eps = 9.999999747378752e-06 */
+void rmsnorm_48(float *out, const float *x, const float *w)
+{
+    float ss = 0.0f, inv;
+    uint32_t i;
+    for (i = 0; i < 48u; i++)
+        ss += x[i] * x[i];
+    inv = 1.0f / mathf_sqrt(ss / 48.0f + 0x1.4f8b58p-17f);
+    for (i = 0; i < 48u; i++)
+        out[i] = (x[i] * inv) * w[i];
+}
+
+/* inv_freq[i] = 1 / theta^(f32(2i) / 12), theta = 10000.0, in f32 as model/reference.py */
+static const float rope_inv_freq_12[6] = {
+    0x1p+0f,
+    0x1.b93a6ep-3f,
+    0x1.7c3d2ap-5f,
+    0x1.47ae14p-7f,
+    0x1.1a62d2p-9f,
+    0x1.e6b4bcp-12f,
+};
+
+/* cos, sin (6,) of angle f32(pos) * inv_freq[i]; pos < 32 */
+void rope_angles_12(float *cos_out, float *sin_out, uint32_t pos)
+{
+    float p = (float)pos;
+    uint32_t i;
+    for (i = 0; i < 6u; i++)
+        mathf_sincos(p * rope_inv_freq_12[i], &sin_out[i], &cos_out[i]);
+}
+
+/* x (n_heads, 12), each head rotated in place, rotate-half layout:
+ * x[i], x[i + 6] <- x[i] c - x[i + 6] s, x[i + 6] c + x[i] s */
+void rope_12(float *x, uint32_t n_heads, const float *cos_in, const float *sin_in)
+{
+    uint32_t h, i;
+    for (h = 0; h < n_heads; h++) {
+        float *v = x + (size_t)h * 12u;
+        for (i = 0; i < 6u; i++) {
+            float a = v[i], b = v[i + 6u];
+            v[i] = a * cos_in[i] - b * sin_in[i];
+            v[i + 6u] = b * cos_in[i] + a * sin_in[i];
+        }
+    }
+}
+
+/* x (n,) <- exp(x - max x) / sum, n <= 32 (attention scores of one head) */
+void softmax(float *x, uint32_t n)
+{
+    float max = x[0], sum = 0.0f;
+    uint32_t i;
+    for (i = 1; i < n; i++)
+        if (x[i] > max)
+            max = x[i];
+    for (i = 0; i < n; i++) {
+        x[i] = mathf_exp(x[i] - max);
+        sum += x[i];
+    }
+    for (i = 0; i < n; i++)
+        x[i] = x[i] / sum;
+}
+
+/* gate (80,) <- silu(gate) * up, silu(g) = g * (1 / (1 + exp(min(-g, 80)))) */
+void silu_mul_80(float *gate, const float *up)
+{
+    uint32_t i;
+    for (i = 0; i < 80u; i++) {
+        float g = gate[i], t = -g;
+        if (t > 80.0f)
+            t = 80.0f;
+        gate[i] = (g * (1.0f / (1.0f + mathf_exp(t)))) * up[i];
+    }
+}

@@ -1,0 +1,256 @@
+"""End to end on random tiny models: Hugging Face model -> PSNT (f32, q8) ->
+codegen -> host runtime built with ASan/UBSan; greedy tokens must equal
+model/reference.py's. Corrupt PSNT files each give their own error and a
+non-zero exit, never a crash; the sampler is deterministic per seed."""
+from __future__ import annotations
+
+import os
+import re
+import struct
+import subprocess
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "site_scons"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from codegen.kernels import generate  # noqa: E402
+from codegen.spec import spec_from_psnt  # noqa: E402
+from codegen.unicode_tables import render_unicode_tables  # noqa: E402
+from model.psnt import QuantPolicy, read_psnt, write_psnt  # noqa: E402
+from model.quant import QuantType  # noqa: E402
+from model.reference import ReferenceModel  # noqa: E402
+from model.sources import load_model  # noqa: E402
+from ps2llm_build import (HOST_CFLAGS, HOST_PORT_SOURCES, INCLUDE_DIRS,  # noqa: E402
+                          RUNTIME_SOURCES, SANITIZE_FLAGS)
+
+CONTEXT = 128
+N_TOKENS = 80
+SANITIZER_ENV = {"ASAN_OPTIONS": "exitcode=86:detect_leaks=0", "UBSAN_OPTIONS": "exitcode=87:print_stacktrace=1",
+                 "PS2LLM_MEMORY_MB": "64"}
+
+
+@dataclass
+class Built:
+    psnt: Path
+    exe: Path
+
+
+def build_runtime(psnt: Path, out: Path, unicode_c: Path) -> Path:
+    gen = out / "gen"
+    generate(spec_from_psnt(psnt, CONTEXT), gen)
+    exe = out / "ps2llm"
+    sources = [ROOT / s for s in RUNTIME_SOURCES + HOST_PORT_SOURCES] + [gen / "kernels.gen.c", unicode_c]
+    cmd = ["gcc", *HOST_CFLAGS, *SANITIZE_FLAGS, f"-I{gen}", *[f"-I{ROOT / d}" for d in INCLUDE_DIRS],
+           *map(str, sources), "-o", str(exe)]
+    subprocess.run(cmd, check=True)
+    return exe
+
+
+def run(exe: Path, psnt: Path, *args: str | bytes) -> subprocess.CompletedProcess:
+    return subprocess.run([str(exe), str(psnt), *args], capture_output=True, timeout=300,
+                          env={**os.environ, **SANITIZER_ENV})
+
+
+def ids_line(out: bytes, label: str) -> list[int]:
+    m = re.search(rb"^" + label.encode() + rb":((?: \d+)*)$", out, re.M)
+    assert m, out.decode(errors="replace")
+    return [int(t) for t in m.group(1).split()]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("runtime")
+
+
+@pytest.fixture(scope="module")
+def unicode_c(workdir) -> Path:
+    path = workdir / "unicode_tables.gen.c"
+    path.write_text(render_unicode_tables())
+    return path
+
+
+@pytest.fixture(scope="module")
+def hf_model(workdir):
+    from hf_models import make_tiny_hf_model
+    return load_model(str(make_tiny_hf_model(workdir / "hf", dim=64, n_layers=2, n_heads=4,
+                                             n_kv_heads=2, hidden=96, vocab=320, seed=7,
+                                             max_seq_len=CONTEXT)))
+
+
+@pytest.fixture(scope="module", params=["q8", "f32", "q8g16"])
+def built(request, workdir, hf_model, unicode_c) -> Built:
+    policy = {"q8": QuantPolicy(QuantType.Q8), "f32": QuantPolicy(QuantType.F32),
+              "q8g16": QuantPolicy(QuantType.Q8, group_size=16)}[request.param]
+    out = workdir / request.param
+    psnt = out / "model.psnt"
+    write_psnt(psnt, hf_model, policy)
+    return Built(psnt, build_runtime(psnt, out, unicode_c))
+
+
+# ------------------------------------------------------------------ greedy = reference
+
+@pytest.mark.parametrize("prompt", ["ka lo mi ne", "The qu ph 123!"])
+def test_greedy_tokens_equal_reference(built, prompt):
+    done = run(built.exe, built.psnt, "--prompt", prompt, "--raw", "--tokens", str(N_TOKENS),
+               "--ids", "--ignore-eos")
+    assert done.returncode == 0, done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace")
+    prompt_ids, got = ids_line(done.stdout, "prompt ids"), ids_line(done.stdout, "ids")
+    want = ReferenceModel(read_psnt(built.psnt), max_seq_len=CONTEXT).generate_greedy(prompt_ids, N_TOKENS)
+    assert len(got) == N_TOKENS
+    assert got == want
+    assert b"tok/s" in done.stdout and b"arena: high water" in done.stdout
+
+
+def test_chat_prompt_runs(built):
+    done = run(built.exe, built.psnt, "--prompt", "hello", "--chat", "--tokens", "8", "--ids")
+    assert done.returncode == 0, done.stdout.decode(errors="replace")
+    prompt_ids = ids_line(done.stdout, "prompt ids")
+    assert prompt_ids[0] == 1 and prompt_ids[-1] != 1     # <|im_start|> ... assistant\n
+
+
+# ------------------------------------------------------------------ sampler
+
+def sample(built, *args):
+    done = run(built.exe, built.psnt, "--prompt", "ka lo", "--raw", "--tokens", "40", "--ids",
+               "--ignore-eos", *args)
+    assert done.returncode == 0, done.stdout.decode(errors="replace")
+    return ids_line(done.stdout, "ids")
+
+
+def test_sampler_seeded_determinism(built):
+    a = sample(built, "--temp", "0.9", "--topk", "40", "--topp", "0.9", "--seed", "5")
+    assert a == sample(built, "--temp", "0.9", "--topk", "40", "--topp", "0.9", "--seed", "5")
+    assert a != sample(built, "--temp", "0.9", "--topk", "40", "--topp", "0.9", "--seed", "6")
+    assert sample(built, "--temp", "1.5", "--seed", "3") == sample(built, "--temp", "1.5", "--seed", "3")
+
+
+def test_topk_one_is_greedy(built):
+    assert sample(built, "--temp", "1.0", "--topk", "1", "--seed", "9") == sample(built)
+
+
+# ------------------------------------------------------------------ bad input
+
+def rewrite(data: bytearray, offset: int, fmt: str, value) -> None:
+    struct.pack_into(fmt, data, offset, value)
+
+
+def fix_header_crc(data: bytearray) -> None:
+    rewrite(data, 12, "<I", 0)
+    rewrite(data, 12, "<I", zlib.crc32(bytes(data[:2048])))
+
+
+def fix_table_crc(data: bytearray) -> None:
+    n, off, size = struct.unpack_from("<III", data, 60)
+    rewrite(data, 72, "<I", zlib.crc32(bytes(data[off:off + size])))
+    fix_header_crc(data)
+
+
+def corrupt_entry(field_offset: int, fmt: str, value):
+    def apply(data: bytearray) -> None:
+        rewrite(data, 2048 + 64 * 2 + field_offset, fmt, value)      # entry 2: layers.0.wq
+        fix_table_crc(data)
+    return apply
+
+
+def flip(offset_of):
+    def apply(data: bytearray) -> None:
+        data[offset_of(data)] ^= 0x55
+    return apply
+
+
+CORRUPTIONS = {
+    "truncated": (lambda d: d.__delitem__(slice(len(d) // 2, None)), "PSNT file is truncated"),
+    "tiny": (lambda d: d.__delitem__(slice(1000, None)), "PSNT file is truncated"),
+    "bad_magic": (lambda d: d.__setitem__(slice(0, 4), b"NOPE"), "not a PSNT file"),
+    "byte_order": (lambda d: rewrite(d, 8, ">I", 0x01020304), "byte-order mark"),
+    "unknown_version": (lambda d: (rewrite(d, 4, "<I", 2), fix_header_crc(d)), "unknown PSNT version"),
+    "header_crc": (flip(lambda d: 120), "header CRC mismatch"),
+    "table_crc": (flip(lambda d: 2048 + 64 * 3 + 40), "tensor table CRC mismatch"),
+    "tokenizer_crc": (flip(lambda d: struct.unpack_from("<I", d, 76)[0] + 100), "tokenizer CRC mismatch"),
+    "tensor_crc": (flip(lambda d: struct.unpack_from("<I", d, 2048 + 64 * 4 + 48)[0] + 5),
+                   "tensor CRC mismatch: layers.0.wv"),
+    "unknown_quant": (corrupt_entry(33, "<B", 9), "unknown or unsupported quant type: layers.0.wq"),
+    "reserved_quant": (corrupt_entry(33, "<B", 3), "unknown or unsupported quant type: layers.0.wq"),
+    "shape": (corrupt_entry(36, "<I", 65), "shape contradicts the header: layers.0.wq (found 65, expected 64)"),
+    "group": (corrupt_entry(44, "<I", 7), "group size does not divide its row: layers.0.wq"),
+    "offset": (corrupt_entry(48, "<I", 1 << 30), "misaligned or runs past the end"),
+    "bad_role": (corrupt_entry(32, "<B", 14), "unknown or inconsistent role"),
+    "duplicate": (lambda d: (d.__setitem__(slice(2048 + 64 * 3, 2048 + 64 * 4), d[2048 + 64 * 2:2048 + 64 * 3]),
+                             fix_table_crc(d)), "PSNT tensor duplicated: layers.0.wq"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CORRUPTIONS))
+def test_corrupt_psnt_gives_its_own_error(built, tmp_path, case):
+    corrupt, message = CORRUPTIONS[case]
+    data = bytearray(built.psnt.read_bytes())
+    corrupt(data)
+    bad = tmp_path / f"{case}.psnt"
+    bad.write_bytes(bytes(data))
+    done = run(built.exe, bad, "--prompt", "ka", "--tokens", "2")
+    text = done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace")
+    assert done.returncode == 1, text          # our error exit, not a sanitizer's (86/87) or a signal
+    assert text.startswith("ps2llm: error: "), text
+    assert message in text, text
+
+
+def test_errors_are_distinct(built, tmp_path):
+    """Every corruption above names a different problem."""
+    seen = {}
+    for case in ("truncated", "bad_magic", "byte_order", "unknown_version", "header_crc", "table_crc",
+                 "tokenizer_crc", "tensor_crc", "unknown_quant", "shape"):
+        data = bytearray(built.psnt.read_bytes())
+        CORRUPTIONS[case][0](data)
+        bad = tmp_path / f"{case}.psnt"
+        bad.write_bytes(bytes(data))
+        status = re.search(rb"\[status (-?\d+)\]", run(built.exe, bad).stdout)
+        assert status, case
+        seen.setdefault(int(status.group(1)), case)
+    assert len(seen) == 10
+
+
+def test_model_built_for_other_quant_is_rejected(built, hf_model, tmp_path):
+    other = QuantType.F32 if built.psnt.parent.name != "f32" else QuantType.Q8
+    psnt = tmp_path / "other.psnt"
+    write_psnt(psnt, hf_model, QuantPolicy(other))
+    done = run(built.exe, psnt, "--tokens", "2")
+    assert done.returncode == 1
+    assert b"not the model this binary was built for" in done.stdout
+
+
+def test_bad_arguments(built):
+    done = run(built.exe, built.psnt, "--bogus")
+    assert done.returncode == 2 and b"bad command line: --bogus" in done.stdout and b"usage:" in done.stdout
+    assert run(built.exe, built.psnt, "--tokens", "x").returncode == 2
+    done = subprocess.run([str(built.exe)], capture_output=True, env={**os.environ, **SANITIZER_ENV})
+    assert done.returncode == 2
+    done = run(built.exe, built.psnt.parent / "missing.psnt")
+    assert done.returncode == 1 and b"cannot be opened" in done.stdout
+
+
+def test_invalid_utf8_prompt(built):
+    done = run(built.exe, built.psnt, "--prompt", b"ab\xff\xfe")
+    assert done.returncode == 1 and b"prompt is not valid UTF-8" in done.stdout
+
+
+def test_runs_from_an_iso_image(built, tmp_path):
+    """iso9660.c finds MODEL.PSN in a real ISO 9660 image."""
+    pycdlib = pytest.importorskip("pycdlib")
+    iso = pycdlib.PyCdlib()
+    iso.new(interchange_level=1)
+    iso.add_fp(__import__("io").BytesIO(b"hello\n"), 6, "/README.TXT;1")
+    data = built.psnt.read_bytes()
+    iso.add_fp(__import__("io").BytesIO(data), len(data), "/MODEL.PSN;1")
+    image = tmp_path / "disc.iso"
+    iso.write(str(image))
+    iso.close()
+    a = run(built.exe, image, "--prompt", "ka", "--raw", "--tokens", "10", "--ids", "--ignore-eos")
+    b = run(built.exe, built.psnt, "--prompt", "ka", "--raw", "--tokens", "10", "--ids", "--ignore-eos")
+    assert a.returncode == 0, a.stdout.decode(errors="replace")
+    assert ids_line(a.stdout, "ids") == ids_line(b.stdout, "ids")
