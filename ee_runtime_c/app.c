@@ -1,10 +1,12 @@
-/* app.c — ps2llm's main: open the disc, find MODEL.PSN, load the model, encode
- * the prompt, stream the generated text, then report tok/s and peak memory.
- * Every failure is a status code that ends here as one line naming the problem. */
+/* app.c — ps2llm's main: open the disc, find MODEL.PSN, load the model, then for
+ * each prompt (--prompt, else PROMPTS.TXT on the disc) stream the generated text
+ * and report tok/s and peak memory. Every failure is a status code that ends here
+ * as one line naming the problem. */
 #include "args.h"
 #include "fmt.h"
 #include "generate.h"
 #include "iso9660.h"
+#include "prompts.h"
 #include "tokenizer.h"
 
 #define MODEL_FILE "MODEL.PSN"
@@ -95,17 +97,17 @@ static int has_chatml(const tokenizer *tok)
 
 /* The prompt as token ids: ChatML around it in chat mode, raw text (with the
  * vocab's BOS) otherwise. Scratch memory is returned to the arena. */
-static status_t encode_prompt(const AppOptions *o, int chat, uint32_t *ids, uint32_t *n,
+static status_t encode_prompt(const char *prompt, int chat, uint32_t *ids, uint32_t *n,
                               StatusDetail *d)
 {
-    const uint8_t *text = (const uint8_t *)(o->prompt ? o->prompt : "");
+    const uint8_t *text = (const uint8_t *)prompt;
     size_t len = 0, mark = arena_mark(&app.arena), scratch_size;
     void *scratch;
     int32_t *out = (int32_t *)ids;
     int got, i;
     status_t st;
     if (!utf8_valid(text))
-        return status_fail_plain(d, ST_BAD_UTF8, "--prompt");
+        return status_fail_plain(d, ST_BAD_UTF8, "prompt");
     while (text[len])
         len++;
     scratch_size = chat ? tok_chat_scratch_size(&app.tok, len) : tok_scratch_size(&app.tok, len);
@@ -118,7 +120,7 @@ static status_t encode_prompt(const AppOptions *o, int chat, uint32_t *ids, uint
         got = tok_encode(&app.tok, text, len, -1, -1, out, MODEL_CONTEXT, scratch, scratch_size);
     arena_reset(&app.arena, mark);
     if (got < 0)
-        return tok_status(got, "--prompt", d);
+        return tok_status(got, "prompt", d);
     for (i = 0; i < got; i++)
         ids[i] = (uint32_t)out[i];
     *n = (uint32_t)got;
@@ -143,73 +145,65 @@ static void print_report(const GenStats *g, uint64_t load_ticks)
               (unsigned long)app.arena.size);
 }
 
-int main(int argc, char **argv)
+/* Load everything the prompts need; fails on the first problem. */
+static void load(const AppOptions *cli, uint32_t **prompt, uint32_t **out, StatusDetail *d)
 {
-    AppOptions o;
-    StatusDetail d = { "", 0, 0, 0 };
-    GenStats g;
-    GenParams params;
-    uint32_t lba, size, n_prompt = 0, stop[2], n_stop = 0, *prompt, *out, i;
+    uint32_t lba, size;
     size_t mem_size;
     void *mem;
-    uint64_t start, loaded;
-    int chat;
-    status_t st;
-
-    args_defaults(&o);
-    st = args_parse(&o, argc, argv, &d);
-    if (st != ST_OK)
-        fail(st, &d);
-    st = hal_init(o.disc);
+    status_t st = hal_init(cli->disc);
     if (st != HAL_OK)
-        fail(st == HAL_ERR_ARGS ? ST_BAD_ARGS : st, &d);
-    start = hal_ticks();
+        fail(st == HAL_ERR_ARGS ? ST_BAD_ARGS : st, d);
     mem = hal_memory(&mem_size);
     arena_init(&app.arena, mem, mem_size);
     st = iso_find_file(MODEL_FILE, &lba, &size);
     if (st != HAL_OK)
-        fail(status_fail_plain(&d, st, MODEL_FILE), &d);
-    st = psnt_open(&app.psnt, lba, size, &app.arena, &d);
+        fail(status_fail_plain(d, st, MODEL_FILE), d);
+    st = psnt_open(&app.psnt, lba, size, &app.arena, d);
     if (st == ST_OK) {
         int tok = tok_load(&app.tok, app.psnt.tokenizer, app.psnt.h.tokenizer_size, tok_alloc, &app.arena);
         if (tok < 0)
-            st = tok_status(tok, "tokenizer section", &d);
+            st = tok_status(tok, "tokenizer section", d);
     }
     if (st == ST_OK)
-        st = model_load(&app.weights, &app.psnt, &app.arena, &d);
+        st = model_load(&app.weights, &app.psnt, &app.arena, d);
     if (st == ST_OK)
-        st = run_state_init(&app.state, &app.arena, &d);
+        st = run_state_init(&app.state, &app.arena, d);
     if (st == ST_OK)
-        st = sampler_init(&app.sampler, MODEL_VOCAB_SIZE, o.temperature, o.top_k, o.top_p,
-                          o.seed, &app.arena, &d);
+        st = arena_alloc(&app.arena, MODEL_CONTEXT * 4u, "prompt", d, (void **)prompt);
     if (st == ST_OK)
-        st = arena_alloc(&app.arena, MODEL_CONTEXT * 4u, "prompt", &d, (void **)&prompt);
-    if (st == ST_OK)
-        st = arena_alloc(&app.arena, MODEL_CONTEXT * 4u, "output", &d, (void **)&out);
+        st = arena_alloc(&app.arena, MODEL_CONTEXT * 4u, "output", d, (void **)out);
     if (st != ST_OK)
-        fail(st, &d);
-    loaded = hal_ticks();
+        fail(st, d);
+}
 
-    chat = o.mode == PROMPT_CHAT || (o.mode == PROMPT_AUTO && has_chatml(&app.tok));
-    st = encode_prompt(&o, chat, prompt, &n_prompt, &d);
+/* One prompt: encode, generate with the text streamed out, report. */
+static void answer(const AppOptions *o, const char *text, uint32_t *prompt, uint32_t *out,
+                   uint64_t load_ticks, StatusDetail *d)
+{
+    GenStats g;
+    GenParams params;
+    uint32_t n_prompt = 0, stop[2], n_stop = 0, i;
+    int chat = o->mode == PROMPT_CHAT || (o->mode == PROMPT_AUTO && has_chatml(&app.tok));
+    status_t st = encode_prompt(text, chat, prompt, &n_prompt, d);
     if (st != ST_OK)
-        fail(st, &d);
+        fail(st, d);
     if (n_prompt == 0)
-        fail(status_fail_plain(&d, ST_PROMPT_EMPTY, "--prompt"), &d);
-    if (!o.ignore_eos && app.tok.eos_id >= 0)
+        fail(status_fail_plain(d, ST_PROMPT_EMPTY, "prompt"), d);
+    if (!o->ignore_eos && app.tok.eos_id >= 0)
         stop[n_stop++] = (uint32_t)app.tok.eos_id;
-    if (!o.ignore_eos && chat && app.tok.im_end_id >= 0)
+    if (!o->ignore_eos && chat && app.tok.im_end_id >= 0)
         stop[n_stop++] = (uint32_t)app.tok.im_end_id;
     params.stop = stop;
     params.n_stop = n_stop;
-    params.max_new = o.tokens;
+    params.max_new = o->tokens;
     params.emit = emit_text;
     params.emit_ctx = &app.tok;
     st = generate(&app.weights, &app.state, &app.sampler, prompt, n_prompt, &params, out, &g);
     if (st != ST_OK)
-        fail(status_fail_plain(&d, st, "--prompt"), &d);
+        fail(status_fail_plain(d, st, "prompt"), d);
     fmt_str("\n");
-    if (o.print_ids) {
+    if (o->print_ids) {
         fmt_str("prompt ids:");
         for (i = 0; i < n_prompt; i++)
             fmt_print(" %u", (unsigned)prompt[i]);
@@ -218,7 +212,49 @@ int main(int argc, char **argv)
             fmt_print(" %u", (unsigned)out[i]);
         fmt_str("\n");
     }
-    print_report(&g, loaded - start);
+    print_report(&g, load_ticks);
     fmt_flush();
+}
+
+int main(int argc, char **argv)
+{
+    AppOptions cli, o;
+    Prompts prompts;
+    StatusDetail d = { "", 0, 0, 0 };
+    uint32_t *prompt, *out, i;
+    uint64_t start, load_ticks;
+    int from_disc;
+    status_t st;
+
+    args_defaults(&cli);
+    st = args_parse(&cli, argc, argv, &d);
+    if (st != ST_OK)
+        fail(st, &d);
+    start = hal_ticks();
+    load(&cli, &prompt, &out, &d);
+    load_ticks = hal_ticks() - start;
+
+    /* The disc's PROMPTS.TXT first, then the command line on top of it. */
+    args_defaults(&o);
+    st = prompts_load(&prompts, &o, &app.arena, &d);
+    if (st == ST_OK)
+        st = args_parse(&o, argc, argv, &d);
+    from_disc = o.prompt == NULL;
+    if (!from_disc) {
+        prompts.prompt[0] = o.prompt;
+        prompts.count = 1;
+    }
+    if (st == ST_OK && prompts.count == 0)
+        st = status_fail_plain(&d, ST_PROMPT_EMPTY, "no --prompt and no " PROMPTS_FILE);
+    if (st == ST_OK)
+        st = sampler_init(&app.sampler, MODEL_VOCAB_SIZE, o.temperature, o.top_k, o.top_p,
+                          o.seed, &app.arena, &d);
+    if (st != ST_OK)
+        fail(st, &d);
+    for (i = 0; i < prompts.count; i++) {
+        if (from_disc)
+            fmt_print("> %s\n", prompts.prompt[i]);
+        answer(&o, prompts.prompt[i], prompt, out, load_ticks, &d);
+    }
     hal_exit(0);
 }

@@ -16,6 +16,7 @@ const char *status_message(status_t code)
     case ST_PROMPT_EMPTY: return "prompt encodes to no tokens";
     case ST_PROMPT_TOO_LONG: return "prompt does not fit the context";
     case ST_TOKENIZER: return "tokenizer section is unusable";
+    case ST_PROMPTS_TOO_BIG: return "PROMPTS.TXT has more than the runtime reads";
     case ST_OUT_OF_MEMORY: return "out of memory (arena exhausted)";
     case ST_PSNT_TRUNCATED: return "PSNT file is truncated";
     case ST_PSNT_MAGIC: return "not a PSNT file (bad magic)";

@@ -17,6 +17,7 @@ enum {
     ST_PROMPT_EMPTY,        /* nothing to start generating from */
     ST_PROMPT_TOO_LONG,     /* prompt does not fit the context */
     ST_TOKENIZER,           /* the tokenizer section cannot be used */
+    ST_PROMPTS_TOO_BIG,     /* PROMPTS.TXT is larger than the runtime reads */
     /* memory */
     ST_OUT_OF_MEMORY = 200, /* the arena is exhausted */
     /* PSNT file (docs/FORMAT.md, "Validation") */

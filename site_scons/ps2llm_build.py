@@ -23,6 +23,7 @@ RUNTIME_SOURCES = [
     "ee_runtime_c/generate.c",
     "ee_runtime_c/mathf.c",
     "ee_runtime_c/model.c",
+    "ee_runtime_c/prompts.c",
     "ee_runtime_c/psnt.c",
     "ee_runtime_c/sampler.c",
     "ee_runtime_c/status.c",

@@ -118,6 +118,7 @@ def generate(env) -> None:
         AR=prefix + "ar",
         RANLIB=prefix + "ranlib",
         OBJCOPY=prefix + "objcopy",
+        EE_OBJDUMP=prefix + "objdump",
         PROGSUFFIX=".elf",
         EE_CC_VERSION=compiler_version(cc),
     )
