@@ -1,23 +1,18 @@
 """Rotary position embedding, Hugging Face rotate-half layout.
 
 cos/sin are computed per step (once per token, shared by every head and layer)
-from an inv_freq table that is computed here exactly as model/reference.py does,
-in float32, and emitted as exact hex literals; angle = f32(pos) * inv_freq[i]
-is then the same float on every target, and only sin/cos (ee_runtime_c/mathf.c)
-differ from numpy by a few ulp. No table per position: that would cost
-context * head_dim floats of RAM."""
+from an inv_freq table that is model/reference.py's `rope_inv_freq` (one source of
+truth), emitted as exact hex literals; angle = f32(pos) * inv_freq[i] is then the
+same float on every target and in the reference, and ee_runtime_c/mathf.c's sin/cos
+of it is what model/mathf.py computes, bit for bit. No table per position: that
+would cost context * head_dim floats of RAM."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
+from model.reference import rope_inv_freq
 
 MAX_ANGLE = 12000.0   # mathf_sincos is accurate for |x| < 2^13 * pi/2
-
-
-def inv_freq(head_dim: int, theta: float) -> list[float]:
-    exponent = np.arange(0, head_dim, 2, dtype=np.int64).astype(np.float32) / np.float32(head_dim)
-    return [float(v) for v in np.float32(1) / np.power(np.float32(theta), exponent, dtype=np.float32)]
 
 
 @dataclass(frozen=True)
@@ -47,7 +42,7 @@ class Rope:
 
     @property
     def inv_freq(self) -> list[float]:
-        return inv_freq(self.head_dim, self.theta)
+        return [float(v) for v in rope_inv_freq(self.head_dim, self.theta)]
 
     def macs(self) -> int:
         return 2 * self.head_dim

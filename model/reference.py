@@ -1,11 +1,24 @@
 """The numpy reference forward pass: one token at a time with a KV cache, as
-llama2.c's `forward()`, vectorised over heads. It defines the arithmetic the C
-runtime must reproduce, so the op order of every step is spelled out below.
+llama2.c's `forward()`, vectorised over rows and heads. It defines the arithmetic
+the C runtime must reproduce, and reproduces it bit for bit: every float32 operation
+of ee_runtime_c/forward.c and the generated kernels (templates/*.jinja) is done here
+in f32, once, in the same order, so on IEEE round-to-nearest hardware (x86 SSE,
+qemu MIPS) the logits are identical and greedy decoding gives the same tokens
+however long it runs. (The C is built with -ffp-contract=off and without
+-ffast-math, so the compiler neither fuses nor reorders float operations.)
 
-All math of the forward pass is float32, never float64 (only the constant rotary
-frequency table is derived through f64, see rope_inv_freq). A weight is either an f32
-array (`W @ x`, float accumulation in whatever order BLAS picks) or a `QuantizedQ8`
-(`matvec_q8`: int8 activations, exact int32 group sums, the C scheme bit for bit).
+How the order is kept in numpy:
+- sums are sequential, as the C loops: `seqsum` takes the last element of an f32
+  cumsum (numpy accumulates strictly in order; np.sum and BLAS do not);
+  vectorised over every other axis;
+- elementwise f32 products, sums and quotients round once, as in C;
+- exp, sin and cos are model/mathf.py, a port of ee_runtime_c/mathf.c;
+- every constant is np.float32 so nothing is promoted to float64 (only the
+  constant rotary frequency table is derived through f64, see rope_inv_freq).
+
+A weight is either an f32 array (f32 and f16 tensors: a sequential dot product per
+row) or a `QuantizedQ8` (`matvec_q8`: int8 activations, exact int32 group sums, the
+C scheme bit for bit).
 
 Per token (x: the residual stream, dim):
     x = tok_embeddings[token]                   q8: q (as f32) * scale of its group
@@ -15,20 +28,23 @@ Per token (x: the residual stream, dim):
         q, k = rope(q, pos), rope(k, pos)       every head; k, v go to the cache at pos
         for each query head h (kv head g = h // (n_heads / n_kv_heads)):
             s_t = (q_h · k_{t,g}) * f32(1/sqrt(head_dim))        t = 0..pos
-            a = softmax(s)                      exp(s_t - max s) / sum of them
-            o_h = sum_t a_t * v_{t,g}
+            a = softmax(s)                      exp(s_t - max s) / (sum of them)
+            o_h = sum_t a_t * v_{t,g}           in order of t
         x = x + wo @ o
         xb = rmsnorm(x, ffn_norm)
         x = x + w2 @ (silu(w1 @ xb) * (w3 @ xb))
     x = rmsnorm(x, norm)
     logits = output @ x                         tied: tok_embeddings @ x
+    next token = first index of the largest logit
 
-rmsnorm(x, w) = (x * (1 / sqrt(mean(x*x) + eps))) * w
+Dot products and sums start from 0.0f and add the terms in index order.
+rmsnorm(x, w) = (x * (1 / sqrt(sum(x*x) / dim + eps))) * w
 rope: in each head, element i (i < head_dim/2) pairs with i + head_dim/2 (Hugging
-      Face rotate-half); with f = f32(pos) * inv_freq[i], c = cos f, s = sin f:
+      Face rotate-half); with f = f32(pos) * inv_freq[i], (s, c) = mathf sincos f:
           out[i]       = x[i] * c - x[i + half] * s
           out[i + half] = x[i + half] * c + x[i] * s
-      inv_freq[i] = 1 / theta ** (f32(2i) / head_dim) in f32 (see rope_inv_freq).
+      inv_freq[i] = 1 / theta ** (f32(2i) / head_dim) in f32 (see rope_inv_freq;
+      codegen emits this very table).
 silu(g) = g * (1 / (1 + exp(-g))), with -g clamped to 80 so exp never overflows
       (the EE FPU has no inf); the clamp changes nothing above 1e-33.
 """
@@ -38,6 +54,7 @@ from typing import Callable, Protocol, Union
 
 import numpy as np
 
+from model import mathf
 from model.config import ModelConfig
 from model.quant import QuantizedQ8, matvec_q8
 from model.weights import NORM_ROLES, Role, execution_order, tensor_name
@@ -77,14 +94,26 @@ def rope_inv_freq(head_dim: int, theta: float) -> np.ndarray:
 
 
 def rope_tables(head_dim: int, theta: float, n_pos: int) -> tuple[np.ndarray, np.ndarray]:
-    """cos and sin of f32(pos) * inv_freq, (n_pos, head_dim/2) f32."""
+    """cos and sin of f32(pos) * inv_freq, (n_pos, head_dim/2) f32, as the C's
+    rope_angles computes them per position (mathf_sincos)."""
     freqs = np.arange(n_pos, dtype=F32)[:, None] * rope_inv_freq(head_dim, theta)[None, :]
-    return np.cos(freqs), np.sin(freqs)
+    sin, cos = mathf.sincos(freqs)
+    return cos, sin
+
+
+def seqsum(a: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Sum along axis in f32, sequentially from 0.0f in index order, as a C loop
+    `s = 0.0f; for (i...) s += a[i];` does. A cumsum accumulates in order; its
+    last element differs from the C only for an all -0 sum (-0 instead of +0),
+    which the final + 0 makes +0."""
+    if a.shape[axis] == 0:
+        return np.zeros(np.delete(a.shape, axis), F32)
+    return np.take(np.cumsum(a, axis=axis, dtype=F32), -1, axis=axis) + F32(0)
 
 
 def rmsnorm(x: np.ndarray, w: np.ndarray, eps: np.float32) -> np.ndarray:
-    ss = np.mean(x * x, dtype=F32)
-    return (x * (F32(1) / np.sqrt(ss + eps))) * w
+    ss = seqsum(x * x)
+    return (x * (F32(1) / np.sqrt(ss / F32(x.shape[-1]) + eps))) * w
 
 
 def rope(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
@@ -95,14 +124,33 @@ def rope(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
 
 
 def silu(g: np.ndarray) -> np.ndarray:
-    return g * (F32(1) / (F32(1) + np.exp(np.minimum(-g, F32(80)))))
+    return g * (F32(1) / (F32(1) + mathf.exp(np.minimum(-g, F32(80)))))
+
+
+def softmax(s: np.ndarray) -> np.ndarray:
+    """Along the last axis: e = exp(s - max s), then e / (sequential sum of e)."""
+    e = mathf.exp(s - s.max(axis=-1, keepdims=True))
+    return e / seqsum(e)[..., None]
+
+
+MATVEC_BLOCK = 1 << 20      # elements of W times x held at once
+
+
+def matvec_f32(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """W (rows, cols) f32 @ x (cols,): per row, the products summed in column order."""
+    rows, cols = w.shape
+    out = np.empty(rows, F32)
+    step = max(1, MATVEC_BLOCK // max(cols, 1))
+    for r in range(0, rows, step):
+        out[r:r + step] = seqsum(w[r:r + step] * x)
+    return out
 
 
 def matvec(w: Tensor, x: np.ndarray) -> np.ndarray:
     """W (rows, cols) @ x (cols,) -> (rows,)."""
     if isinstance(w, QuantizedQ8):
         return matvec_q8(w, x)
-    return w @ x
+    return matvec_f32(w, x)
 
 
 def embedding_row(w: Tensor, token: int) -> np.ndarray:
@@ -179,10 +227,10 @@ class ReferenceModel:
             keys = self.k_cache[L, :pos + 1].transpose(1, 0, 2)       # (kv head, t, hd)
             values = self.v_cache[L, :pos + 1].transpose(1, 0, 2)
             qg = q.reshape(n_kv, n_rep, hd)                            # query head h = g*n_rep + r
-            scores = np.matmul(qg, keys.transpose(0, 2, 1)) * self.att_scale   # (g, r, t)
-            e = np.exp(scores - scores.max(axis=-1, keepdims=True))
-            att = e / e.sum(axis=-1, keepdims=True, dtype=F32)
-            o = np.matmul(att, values).reshape(cfg.q_dim)             # (g, r, hd) -> q_dim
+            dots = seqsum(qg[:, :, None, :] * keys[:, None, :, :])     # (g, r, t)
+            att = softmax(dots * self.att_scale)
+            o = seqsum(att[..., None] * values[:, None, :, :], axis=2)  # (g, r, hd), in order of t
+            o = o.reshape(cfg.q_dim)
             x = x + matvec(t(Role.WO), o)
 
             xb = rmsnorm(x, t(Role.FFN_NORM), self.eps)

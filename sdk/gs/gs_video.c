@@ -36,21 +36,6 @@
 /* One row upload: 6 header quadwords then 640x13 pixels. */
 static uint32_t s_row_pkt[24 + ROW_PIXELS] __attribute__((aligned(64)));
 
-/* GS privileged registers are 64-bit: store with one `sd` (the o32 ABI would
- * otherwise split a uint64_t store in two). */
-static void _gs_write64(uint32_t addr, uint64_t v)
-{
-    uint32_t lo = (uint32_t)v, hi = (uint32_t)(v >> 32);
-    __asm__ volatile("dsll32 %[hi], %[hi], 0\n\t"
-                     "dsll32 %[lo], %[lo], 0\n\t"
-                     "dsrl32 %[lo], %[lo], 0\n\t"
-                     "or     %[hi], %[hi], %[lo]\n\t"
-                     "sd     %[hi], 0(%[a])\n\t"
-                     : [hi] "+r"(hi), [lo] "+r"(lo)
-                     : [a] "r"(addr)
-                     : "memory");
-}
-
 static void _gif_dma_wait(void)
 {
     while (EE_REG32(D2_CHCR) & 0x100u)
@@ -69,18 +54,18 @@ static void _gif_send(const void *pkt, uint32_t qwc)
 
 void gs_set_bgcolor(uint32_t rgb)
 {
-    _gs_write64(GS_BGCOLOR, rgb & 0xFFFFFFu);
+    ee_write64(GS_BGCOLOR, rgb & 0xFFFFFFu);
 }
 
 int gs_video_init(void)
 {
-    _gs_write64(GS_CSR, 0x200); /* reset */
+    ee_write64(GS_CSR, 0x200); /* reset */
     GsPutIMR(0xFF00);
     SetGsCrt(1, 2, 1); /* interlaced, NTSC, frame mode */
     EE_REG32(D_CTRL) |= 1u;
-    _gs_write64(GS_PMODE, 0xFF25);
-    _gs_write64(GS_DISPFB1, 0x1400);
-    _gs_write64(GS_DISPLAY1, 0x001BF9FF0181A28Cull);
+    ee_write64(GS_PMODE, 0xFF25);
+    ee_write64(GS_DISPFB1, 0x1400);
+    ee_write64(GS_DISPLAY1, 0x001BF9FF0181A28Cull);
     gs_set_bgcolor(0);
     return 0;
 }

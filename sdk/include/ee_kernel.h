@@ -16,7 +16,49 @@
 
 /* I/O register access (user mode writes them directly, REFERENCE.md §1). */
 #define EE_REG32(a) (*(volatile uint32_t *)(uintptr_t)(a))
-#define EE_REG64(a) (*(volatile uint64_t *)(uintptr_t)(a))
+
+/* 64-bit registers (the GS privileged registers at 0x12000000, ps2sdk
+ * common/include/gs_privileged.h) take one 64-bit `sd`; ps2sdk's own code can
+ * write them as plain u64 because its ABI has 64-bit registers. Under the o32
+ * ABI (Debian's gcc, -mabi=32) a volatile uint64_t store is two `sw`, and GAS
+ * even expands an explicit `sd $r` into `sw $r; sw $r+1` (a register pair),
+ * which wrote the low word into both halves (Play! GSHandler.cpp W_REG merges
+ * each 32-bit half separately). So: `.set gp=64` makes GAS emit the real
+ * MIPS III instructions, and the 64-bit value is built and stored inside one
+ * asm block (no compiler code in between; interrupts save the full registers:
+ * Play! PS2OS.cpp ThreadSaveContext, ps2sdk's kernel with `sq`). Only scratch
+ * registers hold 64-bit values; the C inputs stay sign-extended 32-bit values. */
+static inline void ee_write64(uint32_t addr, uint64_t v)
+{
+    uint32_t lo = (uint32_t)v, hi = (uint32_t)(v >> 32), t0, t1;
+    __asm__ volatile(".set push\n\t"
+                     ".set gp=64\n\t"
+                     "dsll32 %[t0], %[hi], 0\n\t" /* t0 = hi << 32 */
+                     "dsll32 %[t1], %[lo], 0\n\t"
+                     "dsrl32 %[t1], %[t1], 0\n\t" /* t1 = lo, zero-extended */
+                     "or     %[t0], %[t0], %[t1]\n\t"
+                     "sd     %[t0], 0(%[a])\n\t"
+                     ".set pop"
+                     : [t0] "=&r"(t0), [t1] "=&r"(t1)
+                     : [hi] "r"(hi), [lo] "r"(lo), [a] "r"(addr)
+                     : "memory");
+}
+
+/* One 64-bit `ld`, split into two 32-bit halves (same reasons as above). */
+static inline uint64_t ee_read64(uint32_t addr)
+{
+    uint32_t lo, hi;
+    __asm__ volatile(".set push\n\t"
+                     ".set gp=64\n\t"
+                     "ld     %[lo], 0(%[a])\n\t"
+                     "dsra32 %[hi], %[lo], 0\n\t" /* high word, sign-extended */
+                     "sll    %[lo], %[lo], 0\n\t" /* low word, sign-extended */
+                     ".set pop"
+                     : [lo] "=&r"(lo), [hi] "=&r"(hi)
+                     : [a] "r"(addr)
+                     : "memory");
+    return ((uint64_t)hi << 32) | lo;
+}
 
 /* SIF DMA transfer descriptor for SifSetDma (REFERENCE.md §3). */
 typedef struct {
@@ -48,7 +90,10 @@ void *SetupThread(void *gp, void *stack, int stack_size, void *args, void *root)
 void *SetupHeap(void *start, int size);
 void *EndOfHeap(void);
 void FlushCache(int mode);
-uint64_t GsPutIMR(uint64_t imr);
+/* GsPutIMR's argument and result are 64-bit registers in the kernel; o32 passes
+ * a uint64_t in a0:a1 and returns one in v0:v1, so only the low word is
+ * declared (IMR bits 8-14 are the masks, ps2sdk gs_privileged.h). */
+uint32_t GsPutIMR(uint32_t imr);
 int SifDmaStat(uint32_t id);
 int iSifDmaStat(uint32_t id);
 uint32_t SifSetDma(const sif_dma_transfer *list, int n);
