@@ -39,9 +39,13 @@ def build_disc(env, model: ModelBuild) -> dict[str, tuple[list, str]]:
     run = menv.Command(f"{model.dir}/mips/run.phony", [mips, iso],
                        "$QEMU -cpu $QEMU_CPU ${SOURCES[0]} ${SOURCES[1]} --ids")
     menv.AlwaysBuild(run)
+    host = env.File(f"{model.dir}/host/ps2llm")      # the host build's answer is the reference
+    pcsx2 = env.Clone(tools=["pcsx2"]).Pcsx2Run(f"{model.dir}/pcsx2.phony", [iso, host])
+    env.AlwaysBuild(pcsx2)
     return {
         "elf": ([boot, audit], "BOOT.ELF for the PS2, audited (build/<model>/ps2/)"),
         "iso": (iso, "the bootable disc image build/<model>/<model>.iso"),
         "mips": (mips, "the linux-mips build of the runtime (build/<model>/mips/)"),
         "run": (run, "run the disc image with the linux-mips build under qemu-mipsel"),
+        "test-pcsx2": (pcsx2, "boot the disc in PCSX2 (PCSX2=..., PCSX2_BIOS=...) and check its answer"),
     }

@@ -13,7 +13,7 @@
 #include "mathf.h"
 
 typedef enum { QUANTIZE, MATVEC_Q8, MATVEC_F32, MATVEC_F16, PROJECTION, EMBED, RMSNORM,
-               ROPE, SOFTMAX, SILU, EXP } Kind;
+               ROPE, SOFTMAX, SILU, EXP, SINCOS } Kind;
 
 typedef struct {
     const char *symbol;
@@ -132,6 +132,15 @@ static void run(const Entry *e)
         for (i = 0; i < *n; i++)
             x[i] = mathf_exp(x[i]);
         give(x, 4 * *n);
+        break;
+    }
+    case SINCOS: {  /* n angles -> n sines, then n cosines */
+        uint32_t *n = take(4), i;
+        float *x = take(4 * *n), *sn = malloc(4 * *n + 4), *cs = malloc(4 * *n + 4);
+        for (i = 0; i < *n; i++)
+            mathf_sincos(x[i], &sn[i], &cs[i]);
+        give(sn, 4 * *n);
+        give(cs, 4 * *n);
         break;
     }
     }
