@@ -2,10 +2,12 @@
 ones, built for the host with -Werror and ASan/UBSan through
 tests/c/kernel_driver.c; and a snapshot of the generated C in tests/golden/.
 
-Tolerances: q8 quantization and q8 matvecs are exact (the integers, and the
-float steps in the documented order); embeddings exact; f32/f16 matvecs 1e-5
-relative to sum |w||x| (summation order differs from BLAS); rmsnorm, silu 1e-5
-relative; softmax 1e-6 absolute; rope 1e-6 times max |x| (against exact sin/cos of the same f32 angle); exp 3e-7 relative."""
+Every kernel is bit-exact with model/reference.py (and exp, sin/cos with
+model/mathf.py): the same f32 operations in the same order. Each is also checked
+for accuracy against float64 math: f32/f16 matvecs 1e-5 relative to sum |w||x|;
+rmsnorm, silu 1e-5 relative; softmax 1e-6 absolute; rope 1e-6 times max |x|
+(against exact sin/cos of the same f32 angle); exp 3e-7 relative; sin/cos 1e-7
+absolute (scaled up for angles of thousands of radians)."""
 from __future__ import annotations
 
 import os
@@ -23,7 +25,8 @@ from codegen.kernels import plan_kernels, render_all  # noqa: E402
 from codegen.spec import ModelSpec, spec_from_policy  # noqa: E402
 from model.config import ModelConfig  # noqa: E402
 from model.quant import QuantType, matvec_q8, pack_rows, quantize_activation_q8, unpack_q8  # noqa: E402
-from model.reference import rmsnorm, rope, rope_tables, silu  # noqa: E402
+from model import mathf  # noqa: E402
+from model.reference import matvec_f32, rmsnorm, rope, rope_tables, silu, softmax  # noqa: E402
 from ps2llm_build import COMMON_CFLAGS, INCLUDE_DIRS, SANITIZE_FLAGS  # noqa: E402
 
 F32 = np.float32
@@ -62,6 +65,7 @@ def kernel_table(spec: ModelSpec) -> str:
     entry(ks.softmax.symbol(), "SOFTMAX", 0, 0, 0)
     entry(ks.silu.symbol(), "SILU", 0, ks.silu.hidden, 0)
     entry("mathf_exp", "EXP", 0, 0, 0, "NULL")
+    entry("mathf_sincos", "SINCOS", 0, 0, 0, "NULL")
     return (f"#define ROPE_ANGLES {ks.rope.angles_symbol()}\n"
             "static const Entry entries[] = {\n" + "\n".join(rows) + "\n};\n")
 
@@ -144,6 +148,7 @@ def test_matvec_kernels(driver):
         else:
             got = np.frombuffer(driver(m.symbol(), packed, x), F32)
             wf = np.frombuffer(packed, "<f2" if m.quant == QuantType.F16 else "<f4").reshape(m.rows, m.cols)
+            np.testing.assert_array_equal(got, matvec_f32(wf.astype(F32), x))   # bit-exact
             want, bound = matvec_f32_ref(wf.astype(F32), x)
             assert np.all(np.abs(got - want) <= 1e-5 * bound), m.symbol()
 
@@ -161,8 +166,7 @@ def test_projections_match_reference_matvec(driver):
             np.testing.assert_array_equal(got, matvec_q8(unpack_q8(packed, m.rows, m.cols, m.group_size), x))
         else:
             wf = np.frombuffer(packed, "<f2" if m.quant == QuantType.F16 else "<f4").reshape(m.rows, m.cols)
-            want, bound = matvec_f32_ref(wf.astype(F32), x)
-            assert np.all(np.abs(got - want) <= 1e-5 * bound)
+            np.testing.assert_array_equal(got, matvec_f32(wf.astype(F32), x))
 
 
 def test_embedding_exact(driver):
@@ -187,14 +191,15 @@ def test_rmsnorm(driver):
         x = (rng.standard_normal(k.dim) * scale).astype(F32)
         w = (1 + 0.2 * rng.standard_normal(k.dim)).astype(F32)
         got = np.frombuffer(driver(k.symbol(), x, w), F32)
-        want = rmsnorm(x, w, F32(k.eps))
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6 * np.abs(want).max())
+        np.testing.assert_array_equal(got, rmsnorm(x, w, F32(k.eps)))
+        x64 = x.astype(np.float64)
+        exact = x64 / np.sqrt(np.mean(x64 * x64) + k.eps) * w
+        np.testing.assert_allclose(got, exact, rtol=1e-5, atol=1e-6 * np.abs(exact).max())
 
 
 def test_rope(driver):
-    """Against sin/cos in float64 of the same f32 angles (tight), and against
-    model/reference.py's tables (looser: numpy's vectorised f32 cos/sin there are
-    off by up to ~2e-5 for angles of a few hundred radians)."""
+    """Bit-exact with model/reference.py (its tables are model/mathf.py's sin/cos),
+    and within 1e-6 of sin/cos in float64 of the same f32 angles."""
     k = driver.ks.rope
     cos, sin = rope_tables(k.head_dim, k.theta, k.context)
     inv = np.array(k.inv_freq, dtype=F32)
@@ -207,7 +212,7 @@ def test_rope(driver):
         exact = rope(x.astype(np.float64), np.cos(angle), np.sin(angle))
         scale = np.abs(x).max()
         np.testing.assert_allclose(got, exact, rtol=0, atol=1e-6 * scale, err_msg=f"pos {pos}")
-        np.testing.assert_allclose(got, rope(x, cos[pos], sin[pos]), rtol=0, atol=5e-5 * scale)
+        np.testing.assert_array_equal(got, rope(x, cos[pos], sin[pos]))
 
 
 def test_softmax(driver):
@@ -216,6 +221,7 @@ def test_softmax(driver):
     for n in sorted({1, 2, 13, k.max_len}):
         x = (rng.standard_normal(n) * 8).astype(F32)
         got = np.frombuffer(driver(k.symbol(), u32(n), x), F32)
+        np.testing.assert_array_equal(got, softmax(x))
         np.testing.assert_allclose(got, softmax_ref(x), rtol=0, atol=1e-6)
 
 
@@ -226,16 +232,34 @@ def test_silu_mul(driver):
     g[:2] = [-200, 200]
     u = rng.standard_normal(k.hidden).astype(F32)
     got = np.frombuffer(driver(k.symbol(), g, u), F32)
-    want = silu(g) * u
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-30)
+    np.testing.assert_array_equal(got, silu(g) * u)
+    g64 = g.astype(np.float64)
+    np.testing.assert_allclose(got, g64 / (1 + np.exp(-g64)) * u, rtol=1e-5, atol=1e-30)
 
 
 def test_exp(driver):
     x = np.concatenate([np.linspace(-87, 88, 20001, dtype=F32), np.float32([-100, 100, 0])])
     got = np.frombuffer(driver("mathf_exp", u32(len(x)), x), F32)
+    np.testing.assert_array_equal(got.view(np.uint32), mathf.exp(x).view(np.uint32))
     want = np.exp(np.minimum(x.astype(np.float64), 88.0))
     want[x < -87] = 0
     np.testing.assert_allclose(got, want, rtol=3e-7, atol=0)
+
+
+def test_sincos(driver):
+    """mathf_sincos bit for bit as model/mathf.py, over the angles rope uses and more."""
+    rng = rng_for("sincos")
+    x = np.concatenate([np.linspace(-12000, 12000, 20001, dtype=F32),
+                        rng.uniform(0, 8192, 20000).astype(F32), np.float32([0, 1, -1, 0.7853982])])
+    out = np.frombuffer(driver("mathf_sincos", u32(len(x)), x), F32)
+    got_sin, got_cos = out[:len(x)], out[len(x):]
+    want_sin, want_cos = mathf.sincos(x)
+    np.testing.assert_array_equal(got_sin.view(np.uint32), want_sin.view(np.uint32))
+    np.testing.assert_array_equal(got_cos.view(np.uint32), want_cos.view(np.uint32))
+    # |x| up to 12000: the f32 reduction leaves an absolute error of about ulp(r) + |x| 2^-46
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(got_sin, np.sin(x64), rtol=0, atol=2e-7)
+    np.testing.assert_allclose(got_cos, np.cos(x64), rtol=0, atol=2e-7)
 
 
 # ------------------------------------------------------------------ golden snapshot

@@ -269,11 +269,11 @@ void rmsnorm_48(float *out, const float *x, const float *w)
 /* inv_freq[i] = 1 / theta^(f32(2i) / 12), theta = 10000.0, in f32 as model/reference.py */
 static const float rope_inv_freq_12[6] = {
     0x1p+0f,
-    0x1.b93a6ep-3f,
+    0x1.b93a6ap-3f,
     0x1.7c3d2ap-5f,
     0x1.47ae14p-7f,
     0x1.1a62d2p-9f,
-    0x1.e6b4bcp-12f,
+    0x1.e6b4b8p-12f,
 };
 
 /* cos, sin (6,) of angle f32(pos) * inv_freq[i]; pos < 32 */
