@@ -266,7 +266,7 @@ void rmsnorm_48(float *out, const float *x, const float *w)
         out[i] = (x[i] * inv) * w[i];
 }
 
-/* inv_freq[i] = 1 / theta^(f32(2i) / 12), theta = 10000.0, in f32 as model/reference.py */
+/* inv_freq[i] = 1 / theta^(f32(2i) / 12), theta = 10000.0: model/reference.py's rope_inv_freq */
 static const float rope_inv_freq_12[6] = {
     0x1p+0f,
     0x1.b93a6ap-3f,
