@@ -19,7 +19,7 @@ from model.weights import Role, expected_shape
 
 # Matrices of a layer and the output projection, as forward.c calls them.
 PROJECTION_ROLES = (Role.WQ, Role.WK, Role.WV, Role.WO, Role.W1, Role.W3, Role.W2)
-OUTPUTS = ("model_config.gen.h", "kernels.gen.h", "kernels.gen.c")
+OUTPUTS = ("model_config.gen.h", "kernels.gen.h", "kernels.gen.c", "plan.gen.c")
 
 
 @dataclass(frozen=True)
@@ -81,12 +81,14 @@ def render_all(spec: ModelSpec) -> dict[str, str]:
     """Generated file name -> C source."""
     env = make_environment()
     ks = plan_kernels(spec)
-    common = {"spec": spec, "ks": ks}
+    plan_source = spec.plan.path.rsplit("/", 1)[-1] if spec.plan.path else "no plan file: every tensor resident"
+    common = {"spec": spec, "ks": ks, "plan": spec.plan, "plan_source": plan_source}
     return {
         "model_config.gen.h": render(env, "model_config.gen.h.jinja", **common,
                                      **config_context(spec, ks)),
         "kernels.gen.h": render(env, "kernels.gen.h.jinja", **common),
         "kernels.gen.c": render(env, "kernels.gen.c.jinja", **common),
+        "plan.gen.c": render(env, "plan.gen.c.jinja", **common),
     }
 
 

@@ -6,6 +6,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from codegen.stream_plan import RESIDENT, StreamPlan, load_stream_plan
 from model.config import ModelConfig
 from model.quant import QuantType, row_stride
 from model.weights import NORM_ROLES, Role, execution_order, expected_shape
@@ -28,6 +29,7 @@ class ModelSpec:
     kinds: tuple[tuple[Role, TensorKind], ...]   # every role the model has, in role order
     context: int                     # KV cache positions
     tokenizer_bytes: int = 0         # size of the PSNT tokenizer section (arena estimate)
+    plan: StreamPlan = RESIDENT      # what streams (codegen/stream_plan.py)
 
     def kind(self, role: Role) -> TensorKind:
         return dict(self.kinds)[role]
@@ -86,5 +88,14 @@ def spec_from_psnt(path: str | Path, context: int | None = None) -> ModelSpec:
                              f"but other {e.role.name.lower()} tensors are "
                              f"{kinds[e.role].quant.name.lower()} group {kinds[e.role].group_size}; "
                              "code generation needs one quant type and group size per role")
+    plan = load_stream_plan(path, psnt)
+    if plan.context is not None:
+        if context is not None and context != plan.context:
+            raise ValueError(f"context {context} disagrees with the plan's {plan.context} ({plan.path})")
+        if plan.context > psnt.config.max_seq_len:
+            raise ValueError(f"{plan.path}: context {plan.context} exceeds the model's "
+                             f"max_seq_len {psnt.config.max_seq_len}")
+        context = plan.context
     return ModelSpec(psnt.name or path.stem, f"psnt header crc32 {header_crc:08x}", psnt.config,
-                     tuple(sorted(kinds.items())), _check_context(psnt.config, context), tok_size)
+                     tuple(sorted(kinds.items())), _check_context(psnt.config, context), tok_size,
+                     plan)

@@ -6,6 +6,7 @@
 #include "fmt.h"
 #include "generate.h"
 #include "iso9660.h"
+#include "profile.h"
 #include "prompts.h"
 #include "tokenizer.h"
 
@@ -18,6 +19,7 @@ typedef struct {
     Weights weights;
     RunState state;
     Sampler sampler;
+    uint64_t load_bytes;    /* read from the disc by load() */
 } App;
 
 static App app;
@@ -66,11 +68,13 @@ static int utf8_valid(const unsigned char *s)
 static void emit_text(void *ctx, uint32_t prev, uint32_t token)
 {
     uint8_t piece[256];
+    ProfStage was = prof_enter(PROF_DETOKENIZE);
     int len = tok_decode_piece((const tokenizer *)ctx, (int)prev, (int)token, piece, sizeof piece);
     if (len > 0) {
         fmt_bytes((const char *)piece, (size_t)len);
         fmt_flush();
     }
+    prof_enter(was);
 }
 
 /* tok_load's allocator: the arena; NULL when it is exhausted. */
@@ -114,10 +118,12 @@ static status_t encode_prompt(const char *prompt, int chat, uint32_t *ids, uint3
     st = arena_alloc(&app.arena, scratch_size, "tokenizer scratch", d, &scratch);
     if (st != ST_OK)
         return st;
+    prof_enter(PROF_TOKENIZE);
     if (chat)
         got = tok_encode_chat(&app.tok, text, len, out, MODEL_CONTEXT, scratch, scratch_size);
     else
         got = tok_encode(&app.tok, text, len, -1, -1, out, MODEL_CONTEXT, scratch, scratch_size);
+    prof_enter(PROF_OTHER);
     arena_reset(&app.arena, mark);
     if (got < 0)
         return tok_status(got, "prompt", d);
@@ -127,22 +133,31 @@ static status_t encode_prompt(const char *prompt, int chat, uint32_t *ids, uint3
     return ST_OK;
 }
 
-static void print_rate(const char *what, uint32_t n, uint32_t forwards, uint64_t ticks)
-{
-    float secs = (float)ticks / (float)hal_ticks_per_second();
-    float rate = secs > 0.0f ? (float)forwards / secs : 0.0f;
-    fmt_print("%s: %u tokens, %.2f tok/s\n", what, (unsigned)n, &rate);
-}
-
 static void print_report(const GenStats *g, uint64_t load_ticks)
 {
     float load = (float)load_ticks / (float)hal_ticks_per_second();
-    float mb = (float)hal_bytes_read() / 1048576.0f;
+    float mb = (float)app.load_bytes / 1048576.0f;
+    const Streamer *st = app.weights.stream;
+    ProfRun r;
     fmt_print("load: %.2f s, %.1f MB read\n", &load, &mb);
-    print_rate("prompt", g->n_prompt, g->n_prompt, g->prompt_ticks);
-    print_rate("generation", g->n_generated, g->gen_forwards, g->gen_ticks);
-    fmt_print("arena: high water %lu bytes of %lu\n", (unsigned long)app.arena.high_water,
-              (unsigned long)app.arena.size);
+    r.n_prompt = g->n_prompt;
+    r.n_generated = g->n_generated;
+    r.prompt_forwards = g->n_prompt;
+    r.gen_forwards = g->gen_forwards;
+    r.prompt_ticks = g->prompt_ticks;
+    r.gen_ticks = g->gen_ticks;
+    r.bytes_read = g->bytes_read;
+    r.streaming = st != NULL;
+    r.reads = st ? st->stats.reads : 0;
+    r.retries = st ? st->stats.retries : 0;
+    r.read_errors = st ? st->stats.read_errors : 0;
+    r.crc_errors = st ? st->stats.crc_errors : 0;
+    r.verify = st ? st->verify : 0;
+    r.overlap = st ? st->overlap : 0;
+    r.arena_high_water = app.arena.high_water;
+    r.arena_size = app.arena.size;
+    r.static_bytes = hal_static_bytes();
+    prof_report(&r);
 }
 
 /* Load everything the prompts need; fails on the first problem. */
@@ -151,10 +166,15 @@ static void load(const AppOptions *cli, uint32_t **prompt, uint32_t **out, Statu
     uint32_t lba, size;
     size_t mem_size;
     void *mem;
-    status_t st = hal_init(cli->disc);
+    status_t st;
+    if (cli->throttle && hal_configure("throttle", cli->throttle) != HAL_OK)
+        fail(status_fail_plain(d, ST_BAD_ARGS, "--throttle"), d);
+    st = hal_init(cli->disc);
     if (st != HAL_OK)
         fail(st == HAL_ERR_ARGS ? ST_BAD_ARGS : st, d);
     mem = hal_memory(&mem_size);
+    if (MODEL_ARENA_BYTES && mem_size > MODEL_ARENA_BYTES)
+        mem_size = MODEL_ARENA_BYTES;      /* the plan's budget, on every port */
     arena_init(&app.arena, mem, mem_size);
     st = iso_find_file(MODEL_FILE, &lba, &size);
     if (st != HAL_OK)
@@ -185,7 +205,9 @@ static void answer(const AppOptions *o, const char *text, uint32_t *prompt, uint
     GenParams params;
     uint32_t n_prompt = 0, stop[2], n_stop = 0, i;
     int chat = o->mode == PROMPT_CHAT || (o->mode == PROMPT_AUTO && has_chatml(&app.tok));
-    status_t st = encode_prompt(text, chat, prompt, &n_prompt, d);
+    status_t st;
+    prof_reset();
+    st = encode_prompt(text, chat, prompt, &n_prompt, d);
     if (st != ST_OK)
         fail(st, d);
     if (n_prompt == 0)
@@ -199,9 +221,11 @@ static void answer(const AppOptions *o, const char *text, uint32_t *prompt, uint
     params.max_new = o->tokens;
     params.emit = emit_text;
     params.emit_ctx = &app.tok;
-    st = generate(&app.weights, &app.state, &app.sampler, prompt, n_prompt, &params, out, &g);
-    if (st != ST_OK)
-        fail(status_fail_plain(d, st, "prompt"), d);
+    st = generate(&app.weights, &app.state, &app.sampler, prompt, n_prompt, &params, out, &g, d);
+    if (st != ST_OK) {
+        fmt_str("\n");
+        fail(st, d);
+    }
     fmt_str("\n");
     if (o->print_ids) {
         fmt_str("prompt ids:");
@@ -233,6 +257,7 @@ int main(int argc, char **argv)
     start = hal_ticks();
     load(&cli, &prompt, &out, &d);
     load_ticks = hal_ticks() - start;
+    app.load_bytes = hal_bytes_read();
 
     /* The disc's PROMPTS.TXT first, then the command line on top of it. */
     args_defaults(&o);
@@ -249,8 +274,11 @@ int main(int argc, char **argv)
     if (st == ST_OK)
         st = sampler_init(&app.sampler, MODEL_VOCAB_SIZE, o.temperature, o.top_k, o.top_p,
                           o.seed, &app.arena, &d);
+    if (st == ST_OK && o.fault && hal_configure("fault", o.fault) != HAL_OK)
+        st = status_fail_plain(&d, ST_BAD_ARGS, "--fault");
     if (st != ST_OK)
         fail(st, &d);
+    stream_configure(app.weights.stream, o.verify, o.overlap);
     for (i = 0; i < prompts.count; i++) {
         if (from_disc)
             fmt_print("> %s\n", prompts.prompt[i]);

@@ -15,12 +15,17 @@ void args_defaults(AppOptions *o)
     o->mode = PROMPT_AUTO;
     o->print_ids = 0;
     o->ignore_eos = 0;
+    o->verify = 1;
+    o->overlap = 1;
+    o->throttle = NULL;
+    o->fault = NULL;
 }
 
 const char *args_usage(void)
 {
     return "usage: ps2llm DISC [--prompt TEXT] [--tokens N] [--seed S] [--temp T]"
-           " [--topk K] [--topp P] [--chat|--raw] [--ids] [--ignore-eos]\n";
+           " [--topk K] [--topp P] [--chat|--raw] [--ids] [--ignore-eos]"
+           " [--verify|--no-verify] [--overlap|--no-overlap] [--throttle MBPS,SEEK_MS] [--fault SPEC]\n";
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -88,6 +93,12 @@ status_t args_parse(AppOptions *o, int argc, char **argv, StatusDetail *d)
         } else if (strcmp(a, "--ignore-eos") == 0) {
             o->ignore_eos = 1;
             takes_value = 0;
+        } else if (strcmp(a, "--verify") == 0 || strcmp(a, "--no-verify") == 0) {
+            o->verify = a[2] == 'v';
+            takes_value = 0;
+        } else if (strcmp(a, "--overlap") == 0 || strcmp(a, "--no-overlap") == 0) {
+            o->overlap = a[2] == 'o';
+            takes_value = 0;
         } else if (a[0] != '-' || a[1] == '\0') {
             if (o->disc)
                 return status_fail_plain(d, ST_BAD_ARGS, a);
@@ -95,6 +106,10 @@ status_t args_parse(AppOptions *o, int argc, char **argv, StatusDetail *d)
             takes_value = 0;
         } else if (!v) {
             return status_fail_plain(d, ST_BAD_ARGS, a);
+        } else if (strcmp(a, "--throttle") == 0) {
+            o->throttle = v;
+        } else if (strcmp(a, "--fault") == 0) {
+            o->fault = v;
         } else if (strcmp(a, "--prompt") == 0) {
             o->prompt = v;
         } else if (strcmp(a, "--tokens") == 0) {

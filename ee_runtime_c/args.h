@@ -1,8 +1,11 @@
 /* args.h — the command line of the host and linux-mips builds:
  *   ps2llm DISC [--prompt TEXT] [--tokens N] [--seed S] [--temp T] [--topk K]
  *               [--topp P] [--chat|--raw] [--ids]
- *               [--ignore-eos]
- * The ps2 port has no command line and runs with the defaults. */
+ *               [--ignore-eos] [--verify|--no-verify] [--overlap|--no-overlap]
+ *               [--throttle MBPS,SEEK_MS] [--fault SPEC]
+ * --throttle and --fault are the port's (hal_configure in hal.h: a modelled drive,
+ * injected read faults). The ps2 port has no command line and runs with the
+ * defaults and PROMPTS.TXT's options. */
 #ifndef PS2LLM_ARGS_H
 #define PS2LLM_ARGS_H
 
@@ -23,6 +26,10 @@ typedef struct {
     PromptMode mode;         /* AUTO: chat when the model has ChatML markers */
     int print_ids;           /* print "prompt ids: ..." and "ids: ..." lines */
     int ignore_eos;          /* keep generating past end-of-text tokens */
+    int verify;              /* check the CRC of streamed weights (default on) */
+    int overlap;             /* read the next block while one computes (default on) */
+    const char *throttle;    /* hal "throttle" option, NULL: none */
+    const char *fault;       /* hal "fault" option, NULL: none */
 } AppOptions;
 
 void args_defaults(AppOptions *o);

@@ -1,7 +1,11 @@
-/* forward.c — the transformer forward pass over the generated kernels. */
+/* forward.c — the transformer forward pass over the generated kernels. A matrix
+ * the plan streams is multiplied block by block as the streamer hands its rows
+ * over (the next block's read in flight meanwhile); the products are the same
+ * integers as in one call, so tokens do not depend on the RAM budget. */
 #include "forward.h"
 
 #include "kernels.gen.h"
+#include "profile.h"
 
 #define KV_GROUP (MODEL_N_HEADS / MODEL_N_KV_HEADS)   /* query heads per kv head */
 
@@ -24,12 +28,50 @@ status_t run_state_init(RunState *s, Arena *a, StatusDetail *d)
         { (void **)&s->xq, MODEL_ACT_MAX * 2u, "q8 activations" },
     };
     size_t i;
+    s->status = ST_OK;
+    s->more_tokens = 0;
     for (i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
         status_t st = arena_alloc(a, bufs[i].bytes, bufs[i].what, d, bufs[i].ptr);
         if (st != ST_OK)
             return st;
     }
     return ST_OK;
+}
+
+/* out = W @ x, W (role, layer): resident (w) in one call, or streamed by blocks. */
+static status_t project(const Weights *w, RunState *s, const MatmulKernel *k, const void *resident,
+                        PsntRole role, uint32_t layer, float *out, const float *x)
+{
+    ProfStage prev = prof_enter(PROF_MATMUL);
+    float xs = k->prepare(s->xq, x);
+    status_t st = ST_OK;
+    if (resident) {
+        k->rows(out, resident, x, s->xq, xs, k->n_rows);
+    } else {
+        StreamBlock b;
+        do {
+            st = stream_next(w->stream, role, layer, &b, &s->detail);
+            if (st != ST_OK)
+                break;
+            k->rows(out + b.r0, b.data, x, s->xq, xs, b.r1 - b.r0);
+        } while (!b.last);
+    }
+    prof_enter(prev);
+    return st;
+}
+
+/* A norm's weights: resident, or its one streamed block. */
+static status_t norm_weights(const Weights *w, RunState *s, const float *resident, PsntRole role,
+                             uint32_t layer, const float **out)
+{
+    StreamBlock b;
+    status_t st;
+    *out = resident;
+    if (resident)
+        return ST_OK;
+    st = stream_next(w->stream, role, layer, &b, &s->detail);
+    *out = (const float *)b.data;
+    return st;
 }
 
 /* o (n_heads * head_dim) = attention of q over cache positions 0..pos of layer l. */
@@ -68,34 +110,59 @@ static void add(float *x, const float *y)
         x[i] = x[i] + y[i];
 }
 
+/* Stop the pass on a failed step; s->status and s->detail say why. */
+#define TRY(step)                          \
+    do {                                   \
+        if ((s->status = (step)) != ST_OK) \
+            return NULL;                   \
+    } while (0)
+
 float *forward(const Weights *w, RunState *s, uint32_t token, uint32_t pos)
 {
+    const float *nw;
+    const void *emb = w->tok_embeddings;
     uint32_t l;
-    MODEL_EMBED(s->x, w->tok_embeddings, token);
+    ProfStage prev = prof_enter(PROF_NORM);
+    s->status = ST_OK;
+    stream_begin_token(w->stream, s->more_tokens);
+    if (!emb) {
+        const uint8_t *row;
+        TRY(stream_embedding_row(w->stream, token, &row, &s->detail));
+        emb = row;
+        token = 0;
+    }
+    MODEL_EMBED(s->x, emb, token);
     MODEL_ROPE_ANGLES(s->rope_cos, s->rope_sin, pos);
     for (l = 0; l < MODEL_N_LAYERS; l++) {
         const LayerWeights *lw = &w->layers[l];
         size_t at = ((size_t)l * MODEL_CONTEXT + pos) * MODEL_KV_DIM;
         float *k = s->key_cache + at, *v = s->value_cache + at;
 
-        MODEL_RMSNORM(s->xb, s->x, lw->attention_norm);
-        matmul_wq(s->q, lw->wq, s->xb, s->xq);
-        matmul_wk(k, lw->wk, s->xb, s->xq);
-        matmul_wv(v, lw->wv, s->xb, s->xq);
+        TRY(norm_weights(w, s, lw->attention_norm, ROLE_ATTENTION_NORM, l, &nw));
+        MODEL_RMSNORM(s->xb, s->x, nw);
+        TRY(project(w, s, &matmul_wq_kernel, lw->wq, ROLE_WQ, l, s->q, s->xb));
+        TRY(project(w, s, &matmul_wk_kernel, lw->wk, ROLE_WK, l, k, s->xb));
+        TRY(project(w, s, &matmul_wv_kernel, lw->wv, ROLE_WV, l, v, s->xb));
         MODEL_ROPE(s->q, MODEL_N_HEADS, s->rope_cos, s->rope_sin);
         MODEL_ROPE(k, MODEL_N_KV_HEADS, s->rope_cos, s->rope_sin);
+        prof_enter(PROF_ATTENTION);
         attention(s, l, pos);
-        matmul_wo(s->xb2, lw->wo, s->o, s->xq);
+        prof_enter(PROF_NORM);
+        TRY(project(w, s, &matmul_wo_kernel, lw->wo, ROLE_WO, l, s->xb2, s->o));
         add(s->x, s->xb2);
 
-        MODEL_RMSNORM(s->xb, s->x, lw->ffn_norm);
-        matmul_w1(s->hb, lw->w1, s->xb, s->xq);
-        matmul_w3(s->hb2, lw->w3, s->xb, s->xq);
+        TRY(norm_weights(w, s, lw->ffn_norm, ROLE_FFN_NORM, l, &nw));
+        MODEL_RMSNORM(s->xb, s->x, nw);
+        TRY(project(w, s, &matmul_w1_kernel, lw->w1, ROLE_W1, l, s->hb, s->xb));
+        TRY(project(w, s, &matmul_w3_kernel, lw->w3, ROLE_W3, l, s->hb2, s->xb));
         MODEL_SILU_MUL(s->hb, s->hb2);
-        matmul_w2(s->xb2, lw->w2, s->hb, s->xq);
+        TRY(project(w, s, &matmul_w2_kernel, lw->w2, ROLE_W2, l, s->xb2, s->hb));
         add(s->x, s->xb2);
     }
-    MODEL_RMSNORM(s->xb, s->x, w->norm);
-    matmul_output(s->logits, w->output, s->xb, s->xq);
+    TRY(norm_weights(w, s, w->norm, ROLE_NORM, 0, &nw));
+    MODEL_RMSNORM(s->xb, s->x, nw);
+    TRY(project(w, s, &matmul_output_kernel, w->output,
+                MODEL_TIED_EMBEDDINGS ? ROLE_TOK_EMBEDDINGS : ROLE_OUTPUT, 0, s->logits, s->xb));
+    prof_enter(prev);
     return s->logits;
 }

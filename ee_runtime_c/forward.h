@@ -20,12 +20,16 @@ typedef struct {
     float *rope_cos;     /* (head_dim / 2,) of the current position */
     float *rope_sin;     /* (head_dim / 2,) */
     int16_t *xq;         /* (act_max,) q8 activations */
+    int more_tokens;     /* set by the caller: another forward pass follows this one */
+    status_t status;     /* why forward() returned NULL */
+    StatusDetail detail;
 } RunState;
 
 status_t run_state_init(RunState *s, Arena *a, StatusDetail *d);
 
 /* Logits (vocab_size,) of `token` at position pos (< MODEL_CONTEXT); the cache
- * must hold positions 0..pos-1. Returns s->logits. */
+ * must hold positions 0..pos-1. Returns s->logits, or NULL when streamed weights
+ * could not be read (s->status, s->detail). */
 float *forward(const Weights *w, RunState *s, uint32_t token, uint32_t pos);
 
 #endif

@@ -13,6 +13,7 @@ typedef struct {
     uint64_t prompt_ticks;    /* time of the prompt's forward passes */
     uint64_t gen_ticks;       /* time of the rest: forward passes of generated tokens */
     uint32_t gen_forwards;    /* forward passes in gen_ticks */
+    uint64_t bytes_read;      /* from the disc by the forward passes (streamed weights) */
 } GenStats;
 
 /* Called with each generated token as soon as it is chosen (not for stop tokens). */
@@ -27,8 +28,10 @@ typedef struct {
 } GenParams;
 
 /* Run prompt (n_prompt >= 1 tokens, at most MODEL_CONTEXT) and generate; the
- * generated ids go to out (max_new entries). */
+ * generated ids go to out (max_new entries). A failure (streamed weights that
+ * cannot be read) stops the run with its status and d filled in. */
 status_t generate(const Weights *w, RunState *s, Sampler *sampler, const uint32_t *prompt,
-                  uint32_t n_prompt, const GenParams *params, uint32_t *out, GenStats *stats);
+                  uint32_t n_prompt, const GenParams *params, uint32_t *out, GenStats *stats,
+                  StatusDetail *d);
 
 #endif

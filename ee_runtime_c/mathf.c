@@ -4,7 +4,10 @@
  * "Software Manual for the Elementary Functions", 1980) so that k * part is exact,
  * then evaluate a short Taylor polynomial on the reduced interval:
  *   exp: x = k ln2 + r, |r| <= ln2/2, degree 7 (truncation < 3e-9 relative);
- *   sin/cos: x = k pi/2 + r, |r| <= pi/4, degree 9 / 10 (< 2e-9). */
+ *   sin/cos: x = k pi/2 + r, |r| <= pi/4, degree 9 / 10 (< 2e-9).
+ * model/mathf.py does the same f32 operations in the same order, so the numpy
+ * reference gets these very bits: change the two together (tests/test_kernels.py
+ * compares them). */
 #include "mathf.h"
 
 #include <stdint.h>

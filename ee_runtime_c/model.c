@@ -1,4 +1,4 @@
-/* model.c — check a PSNT against the generated config; load weights resident. */
+/* model.c — check a PSNT against the generated config; load the resident weights. */
 #include "model.h"
 
 static status_t check_u32(const char *field, uint32_t got, uint32_t want, StatusDetail *d)
@@ -47,7 +47,11 @@ static status_t load_tensor(const Psnt *p, PsntRole role, uint32_t layer, Arena 
 {
     const PsntTensor *t = psnt_tensor(p, role, layer);
     void *buf;
-    status_t st = arena_alloc(a, psnt_buffer_size(t), t->name, d, &buf);
+    status_t st;
+    *out = NULL;
+    if (stream_is_streamed(role, layer))
+        return ST_OK;
+    st = arena_alloc(a, psnt_buffer_size(t), t->name, d, &buf);
     if (st == ST_OK)
         st = psnt_read_tensor(p, t, buf, d);
     *out = buf;
@@ -59,6 +63,12 @@ status_t model_load(Weights *w, const Psnt *p, Arena *a, StatusDetail *d)
     status_t st = model_check(p, d);
     uint32_t l;
     const void *v;
+    w->stream = NULL;
+    if (st == ST_OK && (MODEL_STREAM_TENSORS || MODEL_EMBEDDING_STREAMED)) {
+        st = arena_alloc(a, sizeof(Streamer), "streamer", d, (void **)&w->stream);
+        if (st == ST_OK)
+            st = stream_init(w->stream, p, a, d);
+    }
     if (st == ST_OK)
         st = load_tensor(p, ROLE_TOK_EMBEDDINGS, 0, a, d, &w->tok_embeddings);
     for (l = 0; st == ST_OK && l < MODEL_N_LAYERS; l++) {

@@ -36,6 +36,10 @@ const char *status_message(status_t code)
     case ST_PSNT_DUPLICATE: return "PSNT tensor duplicated";
     case ST_PSNT_TENSOR_CRC: return "PSNT tensor CRC mismatch";
     case ST_MODEL_MISMATCH: return "PSNT file is not the model this binary was built for";
+    case ST_STREAM_PLAN: return "PSNT file is not the one this binary's streaming plan was made for";
+    case ST_STREAM_READ: return "disc read of streamed weights failed 4 times";
+    case ST_STREAM_CRC: return "streamed weights arrived with a wrong CRC 4 times";
+    case ST_STREAM_ORDER: return "forward pass and streaming plan disagree on the tensor order";
     default: return "unknown error";
     }
 }

@@ -38,7 +38,12 @@ enum {
     ST_PSNT_MISSING,        /* a tensor the header implies is absent */
     ST_PSNT_DUPLICATE,      /* a tensor appears twice */
     ST_PSNT_TENSOR_CRC,     /* tensor data CRC32 mismatch */
-    ST_MODEL_MISMATCH = 400 /* the file is not the model this binary was built for */
+    ST_MODEL_MISMATCH = 400, /* the file is not the model this binary was built for */
+    ST_STREAM_PLAN,         /* a streamed tensor is not the one the plan's CRCs were made from */
+    /* streaming weights during a run (ee_runtime_c/stream.h) */
+    ST_STREAM_READ = 500,   /* a streamed read kept failing: the drive reported errors */
+    ST_STREAM_CRC,          /* a streamed read kept arriving with the wrong CRC */
+    ST_STREAM_ORDER         /* forward.c asked for another tensor than the plan streams next */
 };
 
 /* One line saying what the code means; never NULL. */

@@ -1,15 +1,46 @@
-"""python -m model convert MODEL OUT [--quant q8] [--group N]
+"""python -m model convert MODEL OUT [--quant q8] [--group N] [--ram 32M --context N --kv f32 --device ps2-cd]
+   python -m model plan PSNT|MODEL [--ram 32M] [--context N] [--kv f32] [--device ps2-cd]
+                        [--elf BOOT.elf] [--png out.png]
    python -m model inspect FILE.psnt
    python -m model fetch MODEL      (download a built-in model into the cache; print its path)"""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from model.inspect import inspect_psnt
 from model.psnt import QuantPolicy, write_psnt
 from model.quant import parse_quant
+
+PLAN_OPTIONS = ("ram", "context", "kv", "device")
+
+
+def plan_path(psnt_path: str | os.PathLike) -> Path:
+    """OUT.plan.json beside OUT.psnt (build/x/model.psnt -> build/x/model.plan.json)."""
+    return Path(psnt_path).with_suffix(".plan.json")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _plan_kwargs(args: argparse.Namespace) -> dict:
+    from model.plan import PS2_RAM, parse_bytes
+    return dict(ram_bytes=parse_bytes(args.ram) if args.ram else PS2_RAM,
+                context=args.context or None, kv_quant=args.kv or "f32",
+                device=args.device or "ps2-cd")
 
 
 def convert(args: argparse.Namespace) -> None:
@@ -18,12 +49,72 @@ def convert(args: argparse.Namespace) -> None:
     model = load_model(args.model)
     loaded = time.perf_counter()
     policy = QuantPolicy(default=parse_quant(args.quant), group_size=args.group)
-    report = write_psnt(args.out, model, policy)
+    plan = None
+    if any(getattr(args, o) is not None for o in PLAN_OPTIONS):
+        from model.plan import make_plan
+        from model.vocab_section import vocab_to_section
+        plan = make_plan(model.config, policy, tokenizer_bytes=len(vocab_to_section(model.vocab)),
+                         model=model.name, **_plan_kwargs(args))
+    # A failed plan has raised by now: nothing is written.
+    report = write_psnt(args.out, model, policy, order=list(plan.disc_order) if plan else None)
+    if plan:
+        try:
+            _write_atomic(plan_path(args.out), plan.to_json())
+        except BaseException:
+            os.unlink(args.out)
+            raise
     done = time.perf_counter()
     worst = max(report.max_error.items(), key=lambda kv: kv[1])
     print(f"wrote {report.path}: {report.file_size / 1e6:.1f} MB, {args.quant}"
           f"{f' group {args.group}' if args.group else ''}; load {loaded - start:.1f} s, "
           f"write {done - loaded:.1f} s; worst quantization error {worst[1]:.4g} in {worst[0]}")
+    if plan:
+        print(f"wrote {plan_path(args.out)}: {plan.resident_bytes / 1e6:.2f} MB resident, "
+              f"{plan.streamed_bytes_per_token / 1e6:.2f} MB streamed per token, "
+              f"{plan.seeks_per_token} seeks per token (context {plan.context}, KV {plan.kv_quant}, "
+              f"RAM {plan.ram_bytes >> 20} MiB)")
+
+
+def plan_command(args: argparse.Namespace) -> None:
+    from model.cost import ComputeModel, disassemble
+    from model.plan import context_trade, make_plan
+    from model.plan_report import format_report, predict, write_timeline_png
+    source = args.source
+    if source.endswith(".psnt") and os.path.isfile(source):
+        from model.psnt import read_psnt
+        psnt = read_psnt(source)
+        cfg, shapes, name, tok = psnt.config, psnt.entries, psnt.name, psnt.tokenizer_size
+    else:
+        from model.sources import load_model
+        from model.vocab_section import vocab_to_section
+        model = load_model(source)
+        cfg, name = model.config, model.name
+        shapes = QuantPolicy(default=parse_quant(args.quant), group_size=args.group)
+        tok = len(vocab_to_section(model.vocab))
+    kwargs = dict(_plan_kwargs(args), tokenizer_bytes=tok, model=name)
+    plan = make_plan(cfg, shapes, **kwargs)
+    funcs = disassemble(args.elf) if args.elf else None
+    compute = ComputeModel(cfg, funcs)
+    position = args.position if args.position is not None else plan.context // 2
+    position = min(position, plan.context - 1)
+    times = predict(plan, cfg, compute, position)
+    contexts = sorted({64, 128, 256, 512, 1024, 2048, plan.context})
+    kv_quants = list(dict.fromkeys([plan.kv_quant, "f32", "f16", "q8"]))
+    trade_kwargs = {k: v for k, v in kwargs.items() if k not in ("context", "kv_quant")}
+    trade = context_trade(cfg, shapes, contexts, kv_quants, **trade_kwargs)
+    print(format_report(plan, times, trade, compute, args.elf, position), end="")
+    if args.png:
+        device = plan.device if plan.device in times else next(iter(times))
+        write_timeline_png(args.png, times[device], plan)
+        print(f"wrote {args.png}: one token on {device}")
+
+
+def _add_plan_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ram", default=None, help="EE RAM, e.g. 32M (default: the PS2's 32 MiB)")
+    p.add_argument("--context", type=int, default=None,
+                   help="KV cache positions (default 512, at most the model's max_seq_len)")
+    p.add_argument("--kv", default=None, choices=("f32", "f16", "q8"), help="KV cache precision (default f32)")
+    p.add_argument("--device", default=None, help="device profile to plan for (default ps2-cd)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +125,16 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("out", help="output .psnt path")
     c.add_argument("--quant", default="q8", help="f32, f16 or q8 (default q8)")
     c.add_argument("--group", type=int, default=0, help="q8 group size (0 = one scale per row)")
+    _add_plan_options(c)
+    p = sub.add_parser("plan", help="print the residency plan and predicted times; write a timeline PNG")
+    p.add_argument("source", help="a .psnt file, or a model (built-in name or path) with --quant/--group")
+    p.add_argument("--quant", default="q8", help="when planning a model, not a PSNT (default q8)")
+    p.add_argument("--group", type=int, default=0, help="when planning a model, not a PSNT")
+    _add_plan_options(p)
+    p.add_argument("--elf", default=None, help="BOOT.elf whose kernels give the instruction counts")
+    p.add_argument("--png", default=None, help="write a timeline of one token here")
+    p.add_argument("--position", type=int, default=None,
+                   help="token position for attention cost (default context/2)")
     i = sub.add_parser("inspect", help="print a PSNT file's header, tensors and CRC status")
     i.add_argument("file")
     f = sub.add_parser("fetch", help="fetch a built-in model (or check a path) and print where it is")
@@ -42,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "convert":
             convert(args)
+        elif args.command == "plan":
+            plan_command(args)
         elif args.command == "fetch":
             from model.sources import locate_model
             print(locate_model(args.model).path)

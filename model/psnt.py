@@ -86,6 +86,7 @@ class PsntFile:
     entries: list[TensorEntry]
     role_quant: dict[Role, QuantType]
     file_size: int
+    tokenizer_size: int = 0     # bytes of the tokenizer section (the planner sizes its tables)
 
     def entry(self, name: str) -> TensorEntry:
         for e in self.entries:
@@ -148,19 +149,25 @@ def _header_bytes(cfg: ModelConfig, *, n_tensors: int, table_crc: int, tok_offse
     return bytes(sector)
 
 
-def write_psnt(path: str | os.PathLike, model: LlamaModel, policy: QuantPolicy) -> WriteReport:
-    """Write `model` as PSNT at `path`, atomically: on any error nothing is left there."""
+def write_psnt(path: str | os.PathLike, model: LlamaModel, policy: QuantPolicy,
+               order: list[str] | None = None) -> WriteReport:
+    """Write `model` as PSNT at `path`, atomically: on any error nothing is left there.
+
+    order: tensor names in the order their data is laid out (a plan's disc_order);
+    default execution order. The table always lists tensors in execution order and
+    every tensor starts on a sector, whatever the data order."""
     path = Path(path)
     cfg = model.config
     model.validate(model.name or str(path))
     vocab_blob = vocab_to_section(model.vocab)
-    order = execution_order(cfg)
-    table_size = len(order) * TABLE_ENTRY
+    table_order = execution_order(cfg)
+    data_order = _data_order(path, table_order, order)
+    table_size = len(table_order) * TABLE_ENTRY
     tok_offset = SECTOR + sector_align(table_size)
     data_offset = tok_offset + sector_align(len(vocab_blob))
 
     role_quant = bytearray([NO_QUANT] * 16)
-    entries: list[bytes] = []
+    entries: dict[str, bytes] = {}
     errors: dict[str, float] = {}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
@@ -168,7 +175,7 @@ def write_psnt(path: str | os.PathLike, model: LlamaModel, policy: QuantPolicy) 
         with os.fdopen(fd, "wb") as f:
             f.seek(data_offset)
             offset = data_offset
-            for role, layer in order:
+            for role, layer in data_order:
                 name = tensor_name(role, layer)
                 rows, cols = expected_shape(cfg, role)
                 qt = policy.quant_for(role)
@@ -176,7 +183,7 @@ def write_psnt(path: str | os.PathLike, model: LlamaModel, policy: QuantPolicy) 
                 data, errors[name] = pack_rows(qt, model.weights[name].reshape(rows, cols), group)
                 f.write(data)
                 f.write(bytes(sector_align(len(data)) - len(data)))
-                entries.append(_ENTRY.pack(
+                entries[name] = (_ENTRY.pack(
                     name.encode("ascii"), role, qt, NO_LAYER if layer is None else layer,
                     rows, cols, group, offset, len(data), zlib.crc32(data),
                     row_stride(qt, cols, group)))
@@ -184,9 +191,9 @@ def write_psnt(path: str | os.PathLike, model: LlamaModel, policy: QuantPolicy) 
                 offset += sector_align(len(data))
             if offset >= MAX_FILE:
                 raise ValueError(f"{path}: PSNT would be {offset} bytes; the format's limit is 4 GiB")
-            table = b"".join(entries)
+            table = b"".join(entries[tensor_name(r, l)] for r, l in table_order)
             f.seek(0)
-            f.write(_header_bytes(cfg, n_tensors=len(order), table_crc=zlib.crc32(table),
+            f.write(_header_bytes(cfg, n_tensors=len(table_order), table_crc=zlib.crc32(table),
                                   tok_offset=tok_offset, tok_size=len(vocab_blob),
                                   tok_crc=zlib.crc32(vocab_blob), data_offset=data_offset,
                                   file_size=offset, role_quant=bytes(role_quant),
@@ -199,6 +206,19 @@ def write_psnt(path: str | os.PathLike, model: LlamaModel, policy: QuantPolicy) 
         os.unlink(tmp)
         raise
     return WriteReport(path, offset, errors)
+
+
+def _data_order(path: Path, table_order: list[tuple[Role, int | None]],
+                order: list[str] | None) -> list[tuple[Role, int | None]]:
+    if order is None:
+        return table_order
+    by_name = {tensor_name(r, l): (r, l) for r, l in table_order}
+    unknown = [n for n in order if n not in by_name]
+    missing = [n for n in by_name if n not in set(order)]
+    if unknown or missing or len(set(order)) != len(order):
+        raise ValueError(f"{path}: tensor order does not list each tensor once: "
+                         f"unknown {unknown[:5]}, missing {missing[:5]}")
+    return [by_name[n] for n in order]
 
 
 # ----------------------------------------------------------------------------- reader
@@ -308,4 +328,4 @@ def read_psnt(path: str | os.PathLike) -> PsntFile:
     except ValueError as err:
         raise PsntError(f"{path}: header role_quant: {err}") from None
     return PsntFile(path, name.rstrip(b"\0").decode("utf-8", "replace"), cfg, vocab, entries,
-                    quants, file_size)
+                    quants, file_size, tok_size)

@@ -58,6 +58,15 @@ class QuantizedQ8:
         g = self.q.reshape(rows, cols // self.group_size, self.group_size).astype(np.float32)
         return (g * self.scales[:, :, None]).reshape(rows, cols)
 
+    def group_sums(self, xq: np.ndarray) -> np.ndarray:
+        """(rows, ngroups) int64: the sum over each group of q * xq, exact (integer
+        arithmetic; einsum casts the int8 weights in chunks, so no int copy of the
+        whole matrix is made)."""
+        rows, cols = self.q.shape
+        ng = cols // self.group_size
+        return np.einsum("rgc,gc->rg", self.q.reshape(rows, ng, self.group_size),
+                         xq.reshape(ng, self.group_size).astype(np.int64))
+
 
 def quantize_q8(w: np.ndarray, group_size: int) -> tuple[QuantizedQ8, float]:
     """Symmetric int8 with one f32 scale per group; returns it and the max abs error."""
@@ -109,7 +118,11 @@ def unpack_rows(qt: QuantType, data: bytes | np.ndarray, rows: int, cols: int, g
     if qt == QuantType.F32:
         return np.frombuffer(data, dtype="<f4", count=rows * cols).astype(np.float32).reshape(rows, cols)
     if qt == QuantType.F16:
-        return np.frombuffer(data, dtype="<f2", count=rows * cols).astype(np.float32).reshape(rows, cols)
+        w = np.frombuffer(data, dtype="<f2", count=rows * cols).astype(np.float32).reshape(rows, cols)
+        bad = ~np.isfinite(w)       # the C's f16_to_f32 reads inf and NaN halves as +-65504
+        if bad.any():
+            w[bad] = np.copysign(np.float32(65504), w[bad])
+        return w
     if qt == QuantType.Q8:
         return unpack_q8(data, rows, cols, group_size)
     raise ValueError(f"quant type {qt.name} is not supported in PSNT v1")
@@ -133,8 +146,7 @@ def matvec_q8(w: QuantizedQ8, x: np.ndarray) -> np.ndarray:
     xq, xs = quantize_activation_q8(x)
     rows, cols = w.q.shape
     ng = cols // w.group_size
-    acc = (w.q.reshape(rows, ng, w.group_size).astype(np.int32)
-           * xq.reshape(1, ng, w.group_size).astype(np.int32)).sum(axis=2)
+    acc = w.group_sums(xq)                 # exact integers, as the C's int32 sums
     partial = acc.astype(np.float32) * w.scales
     out = np.zeros(rows, dtype=np.float32)
     for g in range(ng):               # groups summed in order, as the C kernel does

@@ -241,11 +241,13 @@ class ReferenceModel:
         self.n_pos = pos + 1
         return matvec(self.output, x)
 
-    def generate_greedy(self, prompt_ids: list[int], n_new: int,
-                        eos_id: int | None = None) -> list[int]:
+    def generate_greedy(self, prompt_ids: list[int], n_new: int, eos_id: int | None = None,
+                        logits_out: list[np.ndarray] | None = None) -> list[int]:
         """Up to n_new new token ids after the prompt (the prompt is not included),
         each the first argmax of the logits. Starts from an empty cache. Stops after
-        emitting eos_id (when given) or when prompt + new tokens fill max_seq_len."""
+        emitting eos_id (when given) or when prompt + new tokens fill max_seq_len.
+        logits_out, when given, gets the logits of every forward pass appended
+        (positions 0, 1, ...: the prompt's, then those each new token came from)."""
         if not prompt_ids:
             raise ValueError("the prompt needs at least one token (e.g. BOS)")
         if len(prompt_ids) > self.max_seq_len:
@@ -254,11 +256,14 @@ class ReferenceModel:
         self.reset()
         n_new = min(n_new, self.max_seq_len - len(prompt_ids))
         out: list[int] = []
+        record = logits_out.append if logits_out is not None else (lambda logits: None)
         for pos, token in enumerate(prompt_ids[:-1]):
-            self.forward(token, pos)
+            record(self.forward(token, pos))
         token, pos = prompt_ids[-1], len(prompt_ids) - 1
         while len(out) < n_new:
-            token = int(np.argmax(self.forward(token, pos)))
+            logits = self.forward(token, pos)
+            record(logits)
+            token = int(np.argmax(logits))
             out.append(token)
             pos += 1
             if token == eos_id:

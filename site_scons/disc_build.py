@@ -30,7 +30,9 @@ def _port_program(env, tool: str, sources_key: str, model: ModelBuild, name: str
 
 def build_disc(env, model: ModelBuild) -> dict[str, tuple[list, str]]:
     eenv, boot = _port_program(env, "ee_gcc", "EE_SDK_SOURCES", model, "ps2", "BOOT")
-    audit = eenv.Clone(tools=["elf_audit"]).ElfAudit(f"{model.dir}/ps2/BOOT.audit", boot)
+    # ELF + the plan's arena (its arena_bytes, read from plan.json) must fit in RAM.
+    audit = eenv.Clone(tools=["elf_audit"]).ElfAudit(
+        f"{model.dir}/ps2/BOOT.audit", [boot] + ([model.plan] if model.plan else []))
     disc = env.Clone(tools=["iso_image"], PROMPTS_TEXT=prompts_text(env))
     iso = disc.Iso(f"{model.dir}/{model.name}.iso", [boot, model.psnt])
     disc.Depends(iso, audit)            # a disc is only made from an audited ELF

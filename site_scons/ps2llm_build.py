@@ -23,18 +23,20 @@ RUNTIME_SOURCES = [
     "ee_runtime_c/generate.c",
     "ee_runtime_c/mathf.c",
     "ee_runtime_c/model.c",
+    "ee_runtime_c/profile.c",
     "ee_runtime_c/prompts.c",
     "ee_runtime_c/psnt.c",
     "ee_runtime_c/sampler.c",
     "ee_runtime_c/status.c",
+    "ee_runtime_c/stream.c",
     "ee_runtime_c/tokenizer.c",
     "sdk/iso9660.c",
 ]
 # Generated per model (in build/<model>/gen/) and once (in build/gen/).
-MODEL_GENERATED = ["kernels.gen.c"]
+MODEL_GENERATED = ["kernels.gen.c", "plan.gen.c"]
 SHARED_GENERATED = ["unicode_tables.gen.c"]
 INCLUDE_DIRS = ["ee_runtime_c", "sdk/include", "sdk"]
-HOST_PORT_SOURCES = ["sdk/host/hal_host.c"]
+HOST_PORT_SOURCES = ["sdk/host/hal_host.c", "sdk/sim/drive_sim.c"]
 
 # Every port: C99, float expressions rounded as written (no FMA contraction, so
 # kernels give the same bits everywhere), sqrt as an instruction.
@@ -53,6 +55,7 @@ class ModelBuild:
     psnt: Any            # the model.psnt node
     gen_dir: str         # "#build/<name>/gen"
     generated: list      # generated .c nodes (kernels + unicode tables)
+    plan: Any = None     # the model.plan.json node beside the PSNT (docs/PLAN_INTERFACE.md)
 
 
 def runtime_objects(env, model: ModelBuild, objdir: str) -> list:

@@ -110,3 +110,14 @@ def test_audit_rejects_low_load_address_and_ram_overflow(tmp_path):
     low = _link(tmp_path, "__start:\n    jr $31\n    nop\n", base=0x1000)
     with pytest.raises(elf_audit.AuditError, match="below 0x100000"):
         elf_audit.audit_elf(str(low), OBJDUMP)
+
+
+@needs_cross
+def test_audit_rejects_sqrt_with_operand_only_in_fs(tmp_path):
+    """GAS's sqrt.s puts the operand in fs; the EE reads ft (sdk/include/ee_fpu.h)."""
+    elf = _link(tmp_path, "__start:\n    nop\nroot:\n    sqrt.s $f0, $f12\n    jr $31\n    nop\n")
+    with pytest.raises(elf_audit.AuditError, match="root at .*: sqrt.s"):
+        elf_audit.audit_elf(str(elf), OBJDUMP)
+    both = 0x46000004 | (12 << 16) | (12 << 11)          # sqrt.s $f0, with ft = fs = $f12
+    ok = _link(tmp_path, f"__start:\n    nop\nroot:\n    .word {both:#x}\n    jr $31\n    nop\n")
+    assert elf_audit.audit_elf(str(ok), OBJDUMP).instructions == 4

@@ -24,7 +24,8 @@ sys.path.insert(0, str(ROOT / "site_scons"))
 from codegen.kernels import plan_kernels, render_all  # noqa: E402
 from codegen.spec import ModelSpec, spec_from_policy  # noqa: E402
 from model.config import ModelConfig  # noqa: E402
-from model.quant import QuantType, matvec_q8, pack_rows, quantize_activation_q8, unpack_q8  # noqa: E402
+from model.quant import (QuantType, matvec_q8, pack_rows, quantize_activation_q8,  # noqa: E402
+                         unpack_q8, unpack_rows)
 from model import mathf  # noqa: E402
 from model.reference import matvec_f32, rmsnorm, rope, rope_tables, silu, softmax  # noqa: E402
 from ps2llm_build import COMMON_CFLAGS, INCLUDE_DIRS, SANITIZE_FLAGS  # noqa: E402
@@ -151,6 +152,22 @@ def test_matvec_kernels(driver):
             np.testing.assert_array_equal(got, matvec_f32(wf.astype(F32), x))   # bit-exact
             want, bound = matvec_f32_ref(wf.astype(F32), x)
             assert np.all(np.abs(got - want) <= 1e-5 * bound), m.symbol()
+
+
+def test_f16_infinities_read_as_65504(driver):
+    """Halves beyond f16's range (inf, and NaN) are +-65504 in the C and in the
+    reference's reader alike."""
+    for m in driver.ks.matvecs:
+        if m.quant != QuantType.F16:
+            continue
+        rng = rng_for(m.symbol() + "inf")
+        h = rng.standard_normal((m.rows, m.cols)).astype("<f2")
+        h[0, :3] = [np.inf, -np.inf, np.nan]
+        x = rng.standard_normal(m.cols).astype(F32)
+        got = np.frombuffer(driver(m.symbol(), h.tobytes(), x), F32)
+        w = unpack_rows(QuantType.F16, h.tobytes(), m.rows, m.cols, 0)
+        assert w[0, 0] == 65504 and w[0, 1] == -65504 and abs(w[0, 2]) == 65504
+        np.testing.assert_array_equal(got, matvec_f32(w, x))
 
 
 def test_projections_match_reference_matvec(driver):

@@ -1,7 +1,9 @@
-"""End to end on random tiny models: Hugging Face model -> PSNT (f32, q8) ->
+"""End to end on random tiny models: Hugging Face model -> PSNT (f32, f16, q8) ->
 codegen -> host runtime built with ASan/UBSan; greedy tokens must equal
-model/reference.py's. Corrupt PSNT files each give their own error and a
-non-zero exit, never a crash; the sampler is deterministic per seed."""
+model/reference.py's for 80 tokens, and the logits of every position must be the
+reference's bit for bit (tests/c/forward_driver.c). Corrupt PSNT files each give
+their own error and a non-zero exit, never a crash; the sampler is deterministic
+per seed."""
 from __future__ import annotations
 
 import os
@@ -13,21 +15,19 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "site_scons"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from codegen.kernels import generate  # noqa: E402
-from codegen.spec import spec_from_psnt  # noqa: E402
 from codegen.unicode_tables import render_unicode_tables  # noqa: E402
+from host_build import (build_forward_driver, build_runtime, first_difference,  # noqa: E402
+                        forward_logits, generate_kernels)
 from model.psnt import QuantPolicy, read_psnt, write_psnt  # noqa: E402
 from model.quant import QuantType  # noqa: E402
 from model.reference import ReferenceModel  # noqa: E402
 from model.sources import load_model  # noqa: E402
-from ps2llm_build import (HOST_CFLAGS, HOST_PORT_SOURCES, INCLUDE_DIRS,  # noqa: E402
-                          RUNTIME_SOURCES, SANITIZE_FLAGS)
 
 CONTEXT = 128
 N_TOKENS = 80
@@ -39,17 +39,18 @@ SANITIZER_ENV = {"ASAN_OPTIONS": "exitcode=86:detect_leaks=0", "UBSAN_OPTIONS": 
 class Built:
     psnt: Path
     exe: Path
+    driver: Path      # tests/c/forward_driver.c: logits of the runtime's forward()
 
 
-def build_runtime(psnt: Path, out: Path, unicode_c: Path) -> Path:
-    gen = out / "gen"
-    generate(spec_from_psnt(psnt, CONTEXT), gen)
-    exe = out / "ps2llm"
-    sources = [ROOT / s for s in RUNTIME_SOURCES + HOST_PORT_SOURCES] + [gen / "kernels.gen.c", unicode_c]
-    cmd = ["gcc", *HOST_CFLAGS, *SANITIZE_FLAGS, f"-I{gen}", *[f"-I{ROOT / d}" for d in INCLUDE_DIRS],
-           *map(str, sources), "-o", str(exe)]
-    subprocess.run(cmd, check=True)
-    return exe
+POLICIES = {"q8": QuantPolicy(QuantType.Q8), "f32": QuantPolicy(QuantType.F32),
+            "q8g16": QuantPolicy(QuantType.Q8, group_size=16), "f16": QuantPolicy(QuantType.F16)}
+
+
+def build_model(hf_model, policy_name: str, out: Path, unicode_c: Path) -> Built:
+    psnt = out / "model.psnt"
+    write_psnt(psnt, hf_model, POLICIES[policy_name])
+    gen = generate_kernels(psnt, out, CONTEXT)
+    return Built(psnt, build_runtime(gen, out, unicode_c), build_forward_driver(gen, out, unicode_c))
 
 
 def run(exe: Path, psnt: Path, *args: str | bytes) -> subprocess.CompletedProcess:
@@ -85,26 +86,42 @@ def hf_model(workdir):
 
 @pytest.fixture(scope="module", params=["q8", "f32", "q8g16"])
 def built(request, workdir, hf_model, unicode_c) -> Built:
-    policy = {"q8": QuantPolicy(QuantType.Q8), "f32": QuantPolicy(QuantType.F32),
-              "q8g16": QuantPolicy(QuantType.Q8, group_size=16)}[request.param]
-    out = workdir / request.param
-    psnt = out / "model.psnt"
-    write_psnt(psnt, hf_model, policy)
-    return Built(psnt, build_runtime(psnt, out, unicode_c))
+    return build_model(hf_model, request.param, workdir / request.param, unicode_c)
+
+
+@pytest.fixture(scope="module")
+def built_f16(workdir, hf_model, unicode_c) -> Built:
+    return build_model(hf_model, "f16", workdir / "f16", unicode_c)
 
 
 # ------------------------------------------------------------------ greedy = reference
 
-@pytest.mark.parametrize("prompt", ["ka lo mi ne", "The qu ph 123!"])
-def test_greedy_tokens_equal_reference(built, prompt):
-    done = run(built.exe, built.psnt, "--prompt", prompt, "--raw", "--tokens", str(N_TOKENS),
+def check_greedy_and_logits(b: Built, prompt: str) -> None:
+    """The runtime's greedy tokens are the reference's, and the logits of every
+    position (prompt and generated) are the reference's bit for bit."""
+    done = run(b.exe, b.psnt, "--prompt", prompt, "--raw", "--tokens", str(N_TOKENS),
                "--ids", "--ignore-eos")
     assert done.returncode == 0, done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace")
     prompt_ids, got = ids_line(done.stdout, "prompt ids"), ids_line(done.stdout, "ids")
-    want = ReferenceModel(read_psnt(built.psnt), max_seq_len=CONTEXT).generate_greedy(prompt_ids, N_TOKENS)
+    ref = ReferenceModel(read_psnt(b.psnt), max_seq_len=CONTEXT)
+    ref_logits: list[np.ndarray] = []
+    want = ref.generate_greedy(prompt_ids, N_TOKENS, logits_out=ref_logits)
     assert len(got) == N_TOKENS
     assert got == want
     assert b"tok/s" in done.stdout and b"arena: high water" in done.stdout
+    c_logits = forward_logits(b.driver, b.psnt, prompt_ids + got[:-1], ref.config.vocab_size, SANITIZER_ENV)
+    want_logits = np.stack(ref_logits)
+    assert np.array_equal(c_logits.view(np.uint32), want_logits.view(np.uint32)), \
+        first_difference(c_logits, want_logits)
+
+
+@pytest.mark.parametrize("prompt", ["ka lo mi ne", "The qu ph 123!"])
+def test_greedy_tokens_equal_reference(built, prompt):
+    check_greedy_and_logits(built, prompt)
+
+
+def test_f16_greedy_tokens_equal_reference(built_f16):
+    check_greedy_and_logits(built_f16, "ka lo mi ne")
 
 
 def test_chat_prompt_runs(built):

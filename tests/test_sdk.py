@@ -217,15 +217,17 @@ def test_font_art_errors_are_clear(tmp_path):
     assert not (tmp_path / "o.h").exists()
 
 
-W, H, GW, GH, COLS, ROWS = 640, 448, 8, 13, 80, 34
+W, H, GW, GH = 640, 448, 8, 13
+X0, Y0 = 16, 16  # the margin around the text area (gs_console.h GS_CON_X0/Y0)
+COLS, ROWS = (W - 2 * X0) // GW, (H - 2 * Y0) // GH  # 76 x 32
 FG = 0x80FFFFFF  # GS_RGB(255,255,255)
 BG = 0x80400000  # GS_RGB(0,0,64)
 
 
-def render(driver, tmp_path, text: bytes):
+def render(driver, tmp_path, text: bytes, chunk: int = 0):
     src, out = tmp_path / "in.txt", tmp_path / "out.bin"
     src.write_bytes(text)
-    _run([driver, "gs", src, out])
+    _run([driver, "gs", src, out] + ([str(chunk)] if chunk else []))
     data = out.read_bytes()
     cells = np.frombuffer(data[: ROWS * COLS], np.uint8).reshape(ROWS, COLS)
     row, col = struct.unpack_from("<ii", data, ROWS * COLS)
@@ -240,36 +242,117 @@ def glyph_pixels(font, ch: int) -> np.ndarray:
     return np.array([[FG if r & (0x80 >> x) else BG for x in range(8)] for r in rows], np.uint32)
 
 
+def cell_pixels(fb: np.ndarray, row: int, col: int) -> np.ndarray:
+    y, x = Y0 + row * GH, X0 + col * GW
+    return fb[y:y + GH, x:x + GW]
+
+
+def test_console_geometry():
+    assert (COLS, ROWS) == (76, 32)
+    text = (SDK / "include" / "gs_console.h").read_text()
+    assert re.search(r"#define GS_CON_X0 %d\b" % X0, text)
+    assert re.search(r"#define GS_CON_Y0 %d\b" % Y0, text)
+
+
 def test_console_renders_string(driver, font, tmp_path):
     text = b"Hello, PS2! \x01\xc3~"
     cells, pos, fb = render(driver, tmp_path, text)
     assert bytes(cells[0, : len(text)]) == text and pos == (0, len(text))
     for i, ch in enumerate(text):
-        got = fb[0:GH, i * GW:(i + 1) * GW]
-        assert np.array_equal(got, glyph_pixels(font, ch)), f"glyph {ch:#x} at column {i}"
-    assert np.all(fb[GH:, :] == BG) and np.all(fb[:GH, len(text) * GW:] == BG)
+        assert np.array_equal(cell_pixels(fb, 0, i), glyph_pixels(font, ch)), f"glyph {ch:#x} at column {i}"
+    ink = np.zeros((H, W), bool)
+    ink[Y0:Y0 + GH, X0:X0 + len(text) * GW] = True
+    assert np.all(fb[~ink] == BG)  # margins and the rest of the screen
 
 
 def test_console_wrap_tab_cr_bs(driver, tmp_path):
-    cells, pos, _ = render(driver, tmp_path, b"a\tb\rX\n" + b"y" * 85 + b"\bZ")
+    cells, pos, _ = render(driver, tmp_path, b"a\tb\rX\n" + b"y" * (COLS + 5) + b"\bZ")
     assert bytes(cells[0, :10]) == b"X       b\x00"
-    assert bytes(cells[1]) == b"y" * 80 and bytes(cells[2, :5]) == b"yyyyZ"
+    assert bytes(cells[1]) == b"y" * COLS and bytes(cells[2, :5]) == b"yyyyZ"
     assert pos == (2, 5)
 
 
+def test_console_word_wrap(driver, tmp_path):
+    words = [b"w%02d" % i + b"x" * (i % 7) for i in range(60)]
+    text = b" ".join(words)
+    cells, pos, _ = render(driver, tmp_path, text, chunk=5)
+    rows = [bytes(r).rstrip(b"\0") for r in cells[: pos[0] + 1]]
+    assert b" ".join(rows) == text  # nothing lost or reordered, one space per break
+    for r, nxt in zip(rows, rows[1:]):
+        assert len(r) <= COLS and not r.endswith(b" ") and not nxt.startswith(b" ")
+        assert len(r) + 1 + len(nxt.split(b" ")[0]) > COLS  # the next word did not fit
+    # wrapping at the bottom scrolls: the screen shows the text's last whole words
+    many = b" ".join(b"v%03d" % i + b"y" * (i % 9) for i in range(700))
+    cells, pos, _ = render(driver, tmp_path, many, chunk=7)
+    rows = [bytes(r).rstrip(b"\0") for r in cells]
+    assert pos[0] == ROWS - 1 and many.endswith(b" " + b" ".join(rows))
+    # a row-wide word is cut; a space landing exactly at the break is dropped
+    cells, pos, _ = render(driver, tmp_path, b"z" * (COLS + 3) + b" " + b"q" * (COLS - 5) + b" ab")
+    assert bytes(cells[0]) == b"z" * COLS
+    assert bytes(cells[1]).rstrip(b"\0") == b"zzz " + b"q" * (COLS - 5)
+    assert bytes(cells[2]).rstrip(b"\0") == b"ab" and pos == (2, 2)
+    cells, pos, _ = render(driver, tmp_path, b"a" * COLS + b" b")
+    assert bytes(cells[1]).rstrip(b"\0") == b"b" and pos == (1, 1)
+
+
 def test_console_scrolls(driver, font, tmp_path):
-    text = b"".join(b"line %d\n" % i for i in range(40))
+    n = 40
+    text = b"".join(b"line %d\n" % i for i in range(n))
     cells, pos, fb = render(driver, tmp_path, text)
     assert pos == (ROWS - 1, 0)
+    first = n - (ROWS - 1)
     for r in range(ROWS - 1):
-        want = b"line %d" % (r + 7)
+        want = b"line %d" % (r + first)
         assert bytes(cells[r, : len(want)]) == want and not cells[r, len(want):].any()
     assert not cells[ROWS - 1].any()
-    # pixels follow the cells: the 'l' of row 0 and the last text row
-    assert np.array_equal(fb[0:GH, 0:GW], glyph_pixels(font, ord("l")))
-    y = (ROWS - 2) * GH
-    assert np.array_equal(fb[y:y + GH, 5 * GW:6 * GW], glyph_pixels(font, ord("3")))
-    assert np.all(fb[ROWS * GH:, :] == BG)  # 6 lines below the last text row
+    # pixels follow the cells: the 'l' of row 0 and the '3' of "line 39"
+    assert np.array_equal(cell_pixels(fb, 0, 0), glyph_pixels(font, ord("l")))
+    assert np.array_equal(cell_pixels(fb, ROWS - 2, 5), glyph_pixels(font, ord("3")))
+    assert np.all(fb[Y0 + (ROWS - 1) * GH:, :] == BG)  # the empty last row and the margin
+    assert np.all(fb[:Y0, :] == BG) and np.all(fb[:, :X0] == BG) and np.all(fb[:, W - X0:] == BG)
+
+
+# UTF-8: one cell per character; punctuation and Latin-1 letters fold to ASCII,
+# other characters show the replacement glyph (stored as their lead byte), and
+# malformed bytes show one replacement glyph each.
+UTF8_CASES = [
+    ("caf\u00e9 na\u00efve \u00c6", b"cafe naive AE"),
+    ("\u201cq\u201d \u2018s\u2019 a\u2014b \u2026 \u2022\u00a0x", b'"q" \'s\' a-b ... * x'),
+    ("\u4e2d\u6587 \U0001F600!", b"\xe4\xe6 \xf0!"),
+]
+
+
+@pytest.mark.parametrize("text,want", UTF8_CASES)
+@pytest.mark.parametrize("chunk", [0, 1, 2])
+def test_console_utf8(driver, font, tmp_path, text, want, chunk):
+    cells, pos, fb = render(driver, tmp_path, text.encode("utf-8"), chunk)
+    assert bytes(cells[0, : len(want)]) == want and pos == (0, len(want))
+    for i, ch in enumerate(want):
+        assert np.array_equal(cell_pixels(fb, 0, i), glyph_pixels(font, ch)), (text, i)
+
+
+def test_console_utf8_malformed(driver, tmp_path):
+    # stray continuation, truncated sequence before ASCII, overlong C0 80 (C0 is never a
+    # lead byte: two cells), overlong E0 80 80, a surrogate (ED A0 80), F5 (never valid)
+    raw = b"a\x80b\xe2\x80c\xc0\x80d\xe0\x80\x80e\xed\xa0\x80f\xf5g"
+    cells, pos, _ = render(driver, tmp_path, raw)
+    want = b"a\x80b\xe2c\xc0\x80d\xe0e\xedf\xf5g"
+    assert bytes(cells[0, : len(want)]) == want and pos == (0, len(want))
+
+
+def test_gs_privileged_register_encoders(driver):
+    """The 640x448 NTSC interlaced frame-mode values of REFERENCE.md §6
+    (ps2sdk graph_mode.c NTSC table: DX 652, DY 26, DW 2560, MAGH 4) and
+    fields that land in the upper 32 bits (what a split 32-bit store lost)."""
+    out = ask(driver, ["gs_pmode 1 0 1 0 0 255", "gs_dispfb 0 10 0 0 0",
+                       "gs_display 652 26 3 0 2559 447", "gs_dispfb 5 10 2 1023 2047",
+                       "gs_pmode 0 1 0 1 1 128"])
+    v = [int(x, 16) for x in out]
+    assert v[0] == 0xFF25
+    assert v[1] == 0x1400
+    assert v[2] == 0x001BF9FF_0181A28C
+    assert v[3] == 5 | (10 << 9) | (2 << 15) | (1023 << 32) | (2047 << 43)
+    assert v[4] == 2 | (1 << 2) | (1 << 6) | (1 << 7) | (0x80 << 8)
 
 
 def test_clock_fold(driver):
@@ -571,6 +654,55 @@ def test_hello_elf_has_no_mmi_clashing_instructions(hello_elf):
         op, funct = w >> 26, w & 0x3F
         assert not (op == 0x1C and funct in (0x02, 0x20, 0x21)), f"SPECIAL2 mul/clz/clo {w:#010x}"
         assert op not in (0x30, 0x38), f"ll/sc {w:#010x}"
+
+
+def test_gs_registers_written_with_sd(hello_elf):
+    """The GS privileged registers take one 64-bit `sd` (ee_kernel.h ee_write64).
+    With -mabi=32 a uint64_t store is two `sw`, and GAS expands an `sd` outside
+    `.set gp=64` into `sw rt; sw rt+1`, which put the low word in both halves."""
+    from elftools.elf.elffile import ELFFile
+
+    with open(hello_elf, "rb") as f:
+        elf = ELFFile(f)
+        text = elf.get_section_by_name(".text")
+        sym = elf.get_section_by_name(".symtab").get_symbol_by_name("gs_video_init")[0]
+        off = sym["st_value"] - text["sh_addr"]
+        words = [w for (w,) in struct.iter_unpack("<I", text.data()[off:off + sym["st_size"]])]
+    sd = [w for w in words if w >> 26 == 0x3F]
+    dsll32 = [w for w in words if w >> 26 == 0 and w & 0x3F == 0x3C]
+    # CSR (reset, clear), DISPFB1, DISPLAY1, PMODE; BGCOLOR if gs_set_bgcolor is inlined
+    assert len(sd) >= 5 and len(dsll32) >= len(sd), [f"{w:#010x}" for w in words]
+
+
+def _sqrt_s_words(obj: Path) -> list[int]:
+    from elftools.elf.elffile import ELFFile
+
+    with open(obj, "rb") as f:
+        elf = ELFFile(f)
+        code = b"".join(s.data() for s in elf.iter_sections()
+                        if s["sh_type"] == "SHT_PROGBITS" and s["sh_flags"] & 4)
+    return [w for (w,) in struct.iter_unpack("<I", code) if w & 0xFFE0003F == 0x46000004]
+
+
+def test_sqrt_uses_the_ee_operand_field(tmp_path):
+    """The EE's SQRT.S reads ft; GAS puts the operand in fs (sdk/include/ee_fpu.h).
+    sqrtf (libc) and mathf_sqrt (the runtime's rmsnorm) must set both fields."""
+    cc = _ee_cc()
+    src = tmp_path / "s.c"
+    src.write_text('#include <math.h>\n#include "mathf.h"\n'
+                   "float a(float x) { return sqrtf(x); }\n"
+                   "float b(float x) { return 1.0f / mathf_sqrt(x * 0.5f + 1e-5f); }\n")
+    flags = ee_gcc.compiler_flags(cc) + ee_gcc.C_FLAGS + ["-Werror", "-nostdinc", "-isystem",
+                                                          ee_gcc.compiler_include_dir(cc)]
+    incs = [f"-I{ROOT / p}" for p in ee_gcc.SDK_INCLUDES] + [f"-I{ROOT / 'ee_runtime_c'}"]
+    objs = []
+    for name, path in (("s.o", src), ("math.o", SDK / "libc" / "math.c")):
+        _run([cc, *flags, *incs, "-c", path, "-o", tmp_path / name])
+        objs.append(tmp_path / name)
+    words = [w for o in objs for w in _sqrt_s_words(o)]
+    assert len(words) >= 2
+    for w in words:
+        assert (w >> 16) & 31 == (w >> 11) & 31, f"sqrt.s {w:#010x}: ft != fs"
 
 
 def test_syscall_stubs_disassemble(hello_elf, tmp_path):

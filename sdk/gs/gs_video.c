@@ -14,6 +14,8 @@
  *   wait for bit 8 to clear. Data must be in RAM: write the D-cache back.
  * The frame buffer is the one at VRAM block 0 that DISPFB1 shows; no drawing
  * primitives are used, only host-to-local image transfers.
+ * The privileged registers are 64-bit and are written with ee_write64 (one
+ * `sd`; see ee_kernel.h for why a C uint64_t store is not enough with o32).
  */
 #include "ee_kernel.h"
 #include "gs_console.h"
@@ -59,27 +61,45 @@ void gs_set_bgcolor(uint32_t rgb)
 
 int gs_video_init(void)
 {
-    ee_write64(GS_CSR, 0x200); /* reset */
+    ee_write64(GS_CSR, 0x200); /* RESET */
+    ee_write64(GS_CSR, 0);     /* then clear CSR, as ps2sdk graph_set_mode does */
+    __asm__ volatile("sync.p" ::: "memory");
     GsPutIMR(0xFF00);
     SetGsCrt(1, 2, 1); /* interlaced, NTSC, frame mode */
     EE_REG32(D_CTRL) |= 1u;
-    ee_write64(GS_PMODE, 0xFF25);
-    ee_write64(GS_DISPFB1, 0x1400);
-    ee_write64(GS_DISPLAY1, 0x001BF9FF0181A28Cull);
+    /* The frame buffer first, then turn read circuit 1 on (ps2sdk's graph
+     * library also enables the output last). */
+    ee_write64(GS_DISPFB1, gs_dispfb(0, FB_DBW, 0, 0, 0));        /* 0x1400 */
+    ee_write64(GS_DISPLAY1, gs_display(652, 26, 3, 0, 2559, 447)); /* 0x001BF9FF_0181A28C */
+    ee_write64(GS_PMODE, gs_pmode(1, 0, 1, 0, 0, 0xFF));          /* 0xFF25 */
     gs_set_bgcolor(0);
     return 0;
 }
 
+/* Upload the pixels already in s_row_pkt as the band of h lines at y. */
+static void _upload_band(uint32_t y, uint32_t h)
+{
+    int hq = gs_encode_upload_header((uint64_t *)s_row_pkt, 0, FB_DBW, 0, y, GS_SCREEN_W, h);
+    _gif_send(s_row_pkt, (uint32_t)hq + GS_SCREEN_W * h / 4u);
+}
+
 void gs_console_flush(gs_console *c)
 {
+    uint32_t *px = s_row_pkt + 24; /* after the 6 header quadwords */
+    if (c->clear) {
+        /* VRAM holds whatever was there before the reset: paint the whole
+         * frame, margins included, in the background colour. */
+        for (int i = 0; i < ROW_PIXELS; i++)
+            px[i] = c->bg;
+        for (uint32_t y = 0; y < GS_SCREEN_H; y += GS_GLYPH_H)
+            _upload_band(y, GS_SCREEN_H - y < GS_GLYPH_H ? GS_SCREEN_H - y : GS_GLYPH_H);
+        c->clear = 0;
+    }
     for (int r = 0; r < GS_CON_ROWS; r++) {
         if (!(c->dirty & (1ull << r)))
             continue;
-        uint64_t *hdr = (uint64_t *)s_row_pkt;
-        int hq = gs_encode_upload_header(hdr, 0, FB_DBW, 0, (uint32_t)(r * GS_GLYPH_H),
-                                         GS_SCREEN_W, GS_GLYPH_H);
-        gs_console_render_row(c, r, s_row_pkt + hq * 4, GS_SCREEN_W);
-        _gif_send(s_row_pkt, (uint32_t)hq + ROW_PIXELS / 4u);
+        gs_console_render_row(c, r, px, GS_SCREEN_W);
+        _upload_band((uint32_t)(GS_CON_Y0 + r * GS_GLYPH_H), GS_GLYPH_H);
     }
     c->dirty = 0;
 }

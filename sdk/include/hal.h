@@ -58,6 +58,31 @@ void *hal_memory(size_t *size_out);
 /* Bytes read from the disc so far (counted at the hardware layer). */
 uint64_t hal_bytes_read(void);
 
+/* Bytes of the program image in RAM (code, data, bss, and the stack where the
+ * port places it inside the image); 0 where the port does not know. With the
+ * arena's high-water mark it gives the peak RAM of a run. */
+size_t hal_static_bytes(void);
+
+/* Port options, set before hal_init (the app passes its command line's
+ * --throttle and --fault here). HAL_OK, or HAL_ERR_ARGS for an unknown key or a
+ * bad value; the ps2 port knows none (it has the real drive).
+ *
+ * "throttle" "MBPS,SEEK_MS" (linux-mips, host): model a drive. A read started at
+ *     time t completes at t + SEEK_MS (unless it starts at the sector where the
+ *     previous read ended) + bytes / (MBPS * 2^20 per second): the data is copied
+ *     at start, poll reports busy (0) until then, wait sleeps until then. The CPU
+ *     runs meanwhile, as it does while the PS2's drive reads.
+ * "fault" "SPEC[,SPEC...]" (linux-mips, host): inject faults into the reads
+ *     started after this call, counted from 1. SPEC is KIND@N (the Nth read),
+ *     KIND@N+ (the Nth and every later one) or KIND/K (every Kth). KIND:
+ *       read-error  the read reports HAL_ERR_IO (hal_read_poll/wait < 0);
+ *       short-read  only the first half of the sectors arrive, yet the read
+ *                   reports success (what a port that loses a transfer does);
+ *       flip        a bit of each sector is inverted (the lowest bit of its
+ *                   first byte), and the read succeeds.
+ *     Only a checksum catches the last two: the streamer's --verify. */
+int hal_configure(const char *key, const char *value);
+
 /* Stop. The ps2 port keeps the screen up and halts; others exit the process. */
 void hal_exit(int code) __attribute__((noreturn));
 

@@ -17,6 +17,10 @@
 #include <math.h>
 #include <stdint.h>
 
+#if defined(__mips__) && defined(__mips_hard_float)
+#include "ee_fpu.h"
+#endif
+
 #define FLT_MAX_ PS2LLM_FLT_MAX
 
 static uint32_t _bits(float x)
@@ -35,10 +39,8 @@ float sqrtf(float x)
 {
     if (x <= 0.0f)
         return 0.0f;
-#if defined(__mips__)
-    float r;
-    __asm__("sqrt.s %0, %1" : "=f"(r) : "f"(x)); /* EE FPU sqrt (REFERENCE.md §9) */
-    return r;
+#if defined(__mips__) && defined(__mips_hard_float)
+    return ee_sqrt_s(x); /* EE FPU sqrt; not `sqrt.s` from GAS (ee_fpu.h) */
 #else
     return __builtin_sqrtf(x);
 #endif

@@ -2,8 +2,11 @@
  *
  * The disc is an image file (ISO or bare PSNT) read by 2048-byte sector, the
  * same requests the PS2 drive gets. Reads are carried out when they are started;
- * poll/wait then report the result, so the runtime's asynchronous path runs. */
+ * poll/wait then report the result, at once or, with the "throttle" option, when
+ * the modelled drive would have it (sdk/sim/drive_sim.h, faults too), so the
+ * runtime's asynchronous path runs and overlaps as it does on the PS2. */
 #include "hal.h"
+#include "sim/drive_sim.h"
 #include "syscall.h"
 
 #ifndef HAL_MEMORY_BYTES
@@ -15,7 +18,12 @@ static struct {
     uint32_t sectors;
     int pending;            /* status of the read in flight, 1 = none in flight */
     uint64_t bytes_read;
-} disc = { -1, 0, 1, 0 };
+    uint64_t ready_us;      /* when the modelled drive has the read in flight */
+    DriveSim drive;
+} disc = { -1, 0, 1, 0, 0, { 0 } };
+
+/* Image bounds from the default GNU ld script. */
+extern char __executable_start[], _end[];
 
 static long seek_to(uint64_t offset)
 {
@@ -63,9 +71,17 @@ static int read_sectors(uint32_t lba, uint32_t n, void *buf)
 
 int hal_read_start(uint32_t lba, uint32_t n_sectors, void *buf)
 {
+    DriveFault fault;
     if (disc.pending != 1)
         return HAL_ERR_BUSY;
-    disc.pending = read_sectors(lba, n_sectors, buf);
+    if (!buf || ((uintptr_t)buf & 15u))
+        return HAL_ERR_ARGS;
+    fault = drive_sim_start(&disc.drive, lba, n_sectors, hal_ticks(), &disc.ready_us);
+    disc.pending = read_sectors(lba, fault == FAULT_SHORT_READ ? n_sectors / 2 : n_sectors, buf);
+    if (fault == FAULT_READ_ERROR)
+        disc.pending = HAL_ERR_IO;
+    else if (fault == FAULT_FLIP && disc.pending == HAL_OK)
+        drive_sim_flip(buf, n_sectors * HAL_SECTOR_SIZE);
     return HAL_OK;
 }
 
@@ -74,13 +90,20 @@ int hal_read_poll(void)
     int status = disc.pending;
     if (status == 1)
         return HAL_ERR_ARGS;       /* nothing in flight */
+    if (hal_ticks() < disc.ready_us)
+        return 0;
     disc.pending = 1;
     return status == HAL_OK ? 1 : status;
 }
 
 int hal_read_wait(void)
 {
-    int status = hal_read_poll();
+    int status;
+    /* spin, as the EE does polling its drive: a sleep would overshoot by its
+     * wake-up latency (large under qemu), which would add up over many reads */
+    while (disc.pending != 1 && hal_ticks() < disc.ready_us)
+        ;
+    status = hal_read_poll();
     return status == 1 ? HAL_OK : status;
 }
 
@@ -123,6 +146,13 @@ void *hal_memory(size_t *size_out)
 }
 
 uint64_t hal_bytes_read(void) { return disc.bytes_read; }
+
+size_t hal_static_bytes(void) { return (size_t)(_end - __executable_start); }
+
+int hal_configure(const char *key, const char *value)
+{
+    return drive_sim_configure(&disc.drive, key, value);
+}
 
 void hal_exit(int code)
 {

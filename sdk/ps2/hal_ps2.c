@@ -138,6 +138,20 @@ void *hal_memory(size_t *size_out)
     return (void *)start;
 }
 
+/* The image is linked at 0x00100000 (sdk/startup/ps2.ld) and _end follows the stack. */
+size_t hal_static_bytes(void)
+{
+    return (size_t)((uintptr_t)_end - 0x00100000u);
+}
+
+/* No port options: the PS2 reads its real drive (no throttle, no faults). */
+int hal_configure(const char *key, const char *value)
+{
+    (void)key;
+    (void)value;
+    return HAL_ERR_ARGS;
+}
+
 uint64_t hal_bytes_read(void)
 {
     return cdvd_bytes_read();

@@ -39,7 +39,13 @@ class AuditReport:
     instructions: int
 
 
-def forbidden(mnemonic: str) -> bool:
+def forbidden(mnemonic: str, word: int) -> bool:
+    if mnemonic == "sqrt.s":
+        # The R5900 reads sqrt.s's operand from the ft field (bits 16-20), standard
+        # MIPS from fs (bits 11-15), and GAS/GCC encode fs: only a word with both
+        # fields equal computes the same on both (PCSX2 and Play! read ft;
+        # sdk/include/ee_fpu.h emits such words).
+        return (word >> 16) & 31 != (word >> 11) & 31
     return mnemonic in FORBIDDEN or bool(_DOUBLE_FP.match(mnemonic))
 
 
@@ -47,7 +53,7 @@ def scan_instructions(elf_path: str, objdump: str) -> tuple[int, list[tuple[str,
     """(instruction count, [(function, address, instruction)] that the R5900 lacks)."""
     # Disassembled as MIPS III (R4000): the forbidden instructions have the same
     # encodings there, and objdump's R5900 mode would show them only as .word.
-    out = subprocess.run([objdump, "-d", "-m", "mips:4000", "--no-show-raw-insn", elf_path], check=True,
+    out = subprocess.run([objdump, "-d", "-m", "mips:4000", elf_path], check=True,
                          capture_output=True, text=True).stdout
     function, count, bad = "?", 0, []
     for line in out.splitlines():
@@ -55,12 +61,12 @@ def scan_instructions(elf_path: str, objdump: str) -> tuple[int, list[tuple[str,
         if header:
             function = header.group(1)
             continue
-        insn = re.match(r"^\s+([0-9a-f]+):\s+(\S+)(.*)$", line)
+        insn = re.match(r"^\s+([0-9a-f]+):\s+([0-9a-f]{8})\s+(\S+)(.*)$", line)
         if not insn:
             continue
         count += 1
-        if forbidden(insn.group(2)):
-            bad.append((function, insn.group(1), (insn.group(2) + insn.group(3)).strip()))
+        if forbidden(insn.group(3), int(insn.group(2), 16)):
+            bad.append((function, insn.group(1), (insn.group(3) + insn.group(4)).strip()))
     return count, bad
 
 
@@ -100,10 +106,20 @@ def audit_elf(elf_path: str, objdump: str, ram_budget: int = EE_RAM,
     return AuditReport(sizes["text"], sizes["data"], sizes["bss"], footprint, load_end, count)
 
 
+def _runtime_memory(source, env) -> int:
+    """EE_RUNTIME_MEMORY, or the arena_bytes of a plan.json among the sources."""
+    import json
+    for node in source[1:]:
+        if str(node).endswith(".plan.json"):
+            with open(str(node)) as f:
+                return int(json.load(f)["arena_bytes"])
+    return int(env.get("EE_RUNTIME_MEMORY", 0))
+
+
 def _audit_action(target, source, env):
     try:
         report = audit_elf(str(source[0]), env.subst("$EE_OBJDUMP"),
-                           runtime_memory=int(env.get("EE_RUNTIME_MEMORY", 0)))
+                           runtime_memory=_runtime_memory(source, env))
     except AuditError as err:
         print(f"ElfAudit: {err}")
         return 1

@@ -1,5 +1,6 @@
-"""Codegen builder: model.psnt -> gen/{model_config.gen.h, kernels.gen.h,
-kernels.gen.c} via `python -m codegen`; UnicodeTables builder: the tokenizer's
+"""Codegen builder: model.psnt (+ its model.plan.json, when there is one) ->
+gen/{model_config.gen.h, kernels.gen.h, kernels.gen.c, plan.gen.c} via
+`python -m codegen`; UnicodeTables builder: the tokenizer's
 character classes via `python -m codegen.unicode_tables`. Their scanner returns
 the templates and codegen/*.py, so editing the generator regenerates."""
 from __future__ import annotations
@@ -12,7 +13,7 @@ import SCons.Scanner
 
 from ps2llm_build import REPO_ROOT
 
-KERNEL_OUTPUTS = ("model_config.gen.h", "kernels.gen.h", "kernels.gen.c")
+KERNEL_OUTPUTS = ("model_config.gen.h", "kernels.gen.h", "kernels.gen.c", "plan.gen.c")
 
 
 def _generator_files(node, env, path):
@@ -20,7 +21,14 @@ def _generator_files(node, env, path):
 
 
 def _codegen_emitter(target, source, env):
+    """Outputs: every generated file. Sources: the PSNT first (the action reads
+    it), then its plan (codegen/stream_plan.py reads it beside the PSNT) when the
+    Psnt builder makes one or it is there."""
     gen_dir = target[0].dir
+    psnt = source[0]
+    plan = psnt.dir.File(psnt.name[:-len(".psnt")] + ".plan.json") if psnt.name.endswith(".psnt") else None
+    if plan is not None and plan not in source and (plan.has_builder() or plan.exists()):
+        source = source + [plan]
     return [gen_dir.File(name) for name in KERNEL_OUTPUTS], source
 
 

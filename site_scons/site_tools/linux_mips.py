@@ -28,6 +28,7 @@ LINK_FLAGS = ["-nostdlib", "-static", "-Wl,--build-id=none", "-Wl,--gc-sections"
 PORT_SOURCES = [
     "sdk/linux-mips/crt0.S",
     "sdk/linux-mips/hal_linux.c",
+    "sdk/sim/drive_sim.c",
     "sdk/libc/string.c",
     "sdk/libc/libgcc.c",
 ]

@@ -1,5 +1,6 @@
 /* forward_driver.c — the runtime's forward pass on its own: loads the model as
- * app.c does (disc image or bare PSNT, CRCs checked), runs the given token ids
+ * app.c does (disc image or bare PSNT, CRCs checked, the plan's arena cap, so
+ * streamed tensors stream here too), runs the given token ids
  * through forward() at positions 0, 1, 2, ... and writes each position's logits
  * (vocab_size f32, native byte order) to stdout. tests/test_runtime.py and
  * tests/test_smollm2.py compare them with model/reference.py's, bit for bit.
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
         return 1;
     }
     mem = hal_memory(&mem_size);
+    if (MODEL_ARENA_BYTES && mem_size > MODEL_ARENA_BYTES)
+        mem_size = MODEL_ARENA_BYTES;
     arena_init(&arena, mem, mem_size);
     st = iso_find_file("MODEL.PSN", &lba, &size);
     if (st != HAL_OK)
@@ -55,11 +58,16 @@ int main(int argc, char **argv)
     for (pos = 0; pos < (uint32_t)(argc - 2); pos++) {
         char *end;
         unsigned long token = strtoul(argv[pos + 2], &end, 10);
+        const float *logits;
         if (*end || end == argv[pos + 2] || token >= MODEL_VOCAB_SIZE) {
             fprintf(stderr, "forward_driver: bad token id %s\n", argv[pos + 2]);
             return 2;
         }
-        fwrite(forward(&weights, &state, (uint32_t)token, pos), sizeof(float), MODEL_VOCAB_SIZE, stdout);
+        state.more_tokens = pos + 1 < (uint32_t)(argc - 2);
+        logits = forward(&weights, &state, (uint32_t)token, pos);
+        if (!logits)
+            fail(state.status, &state.detail);
+        fwrite(logits, sizeof(float), MODEL_VOCAB_SIZE, stdout);
     }
     return fflush(stdout) == 0 ? 0 : 1;
 }

@@ -115,7 +115,10 @@ static int run_math(const char *fn, const char *in, const char *out)
 static gs_console con;
 static uint32_t fb[GS_SCREEN_W * GS_SCREEN_H];
 
-static int run_gs(const char *in, const char *out)
+/* gs IN OUT [CHUNK]: write IN to a fresh console (CHUNK bytes per
+ * gs_console_write call, all at once by default), render it, and dump the
+ * cells, the cursor and the frame to OUT. */
+static int run_gs(const char *in, const char *out, size_t chunk)
 {
     static char text[1 << 16];
     FILE *f = fopen(in, "rb");
@@ -124,7 +127,10 @@ static int run_gs(const char *in, const char *out)
     size_t n = fread(text, 1, sizeof text, f);
     fclose(f);
     gs_console_reset(&con, GS_RGB(255, 255, 255), GS_RGB(0, 0, 64));
-    gs_console_write(&con, text, n);
+    if (chunk == 0)
+        chunk = n ? n : 1;
+    for (size_t i = 0; i < n; i += chunk)
+        gs_console_write(&con, text + i, n - i < chunk ? n - i : chunk);
     gs_console_render(&con, fb, GS_SCREEN_W);
     f = fopen(out, "wb");
     fwrite(con.cells, 1, sizeof con.cells, f);
@@ -278,6 +284,14 @@ static void run_line(char *line)
         for (int i = 0; i < 12; i++)
             printf(" %016llx", (unsigned long long)q[i]);
         printf("\n");
+    } else if (!strcmp(cmd, "gs_pmode") || !strcmp(cmd, "gs_dispfb") ||
+               !strcmp(cmd, "gs_display")) { /* privileged register encoders */
+        memset(u, 0, sizeof u);
+        sscanf(rest, "%llu %llu %llu %llu %llu %llu", &u[0], &u[1], &u[2], &u[3], &u[4], &u[5]);
+        uint64_t v = !strcmp(cmd, "gs_pmode")    ? gs_pmode(u[0], u[1], u[2], u[3], u[4], u[5])
+                     : !strcmp(cmd, "gs_dispfb") ? gs_dispfb(u[0], u[1], u[2], u[3], u[4])
+                                                 : gs_display(u[0], u[1], u[2], u[3], u[4], u[5]);
+        printf("%016llx\n", (unsigned long long)v);
     } else if (!strcmp(cmd, "clock_fold")) {
         sscanf(rest, "%llu %llu %llu", &u[0], &u[1], &u[2]);
         uint32_t last = (uint32_t)u[1];
@@ -292,8 +306,8 @@ int main(int argc, char **argv)
 {
     if (argc == 5 && !strcmp(argv[1], "math"))
         return run_math(argv[2], argv[3], argv[4]);
-    if (argc == 4 && !strcmp(argv[1], "gs"))
-        return run_gs(argv[2], argv[3]);
+    if ((argc == 4 || argc == 5) && !strcmp(argv[1], "gs"))
+        return run_gs(argv[2], argv[3], argc == 5 ? (size_t)strtoul(argv[4], NULL, 10) : 0);
     static char line[20000];
     while (fgets(line, sizeof line, stdin)) {
         run_line(line);

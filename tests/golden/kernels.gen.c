@@ -64,13 +64,42 @@ float quantize_q8_80(int16_t *xq, const float *x)
     return amax / 127.0f;
 }
 
-/* W (48, 48) q8 @ x (48,) -> out (48,); x given as xq * xs.
+/* W (n_rows <= 48, 48) q8 @ x (48,) -> out (n_rows,); x given as xq * xs.
  * A row is 3 f32 scale(s) padded to 16 bytes, then 48 int8: 64 bytes.
  * out[r] = (sum over the 3 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
+static void matvec_q8_48x48_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs, uint32_t n_rows)
+{
+    uint32_t r, g, i;
+    for (r = 0; r < n_rows; r++) {
+        const uint8_t *row = w + (size_t)r * 64u;
+        const int8_t *q = (const int8_t *)(row + 16u);
+        float sum = 0.0f;
+        for (g = 0; g < 3u; g++) {
+            const int8_t *wg = q + g * 16u;
+            const int16_t *xg = xq + g * 16u;
+            int32_t acc = 0;
+            float scale;
+            for (i = 0; i < 16u; i++)
+                acc += (int32_t)wg[i] * (int32_t)xg[i];
+            memcpy(&scale, row + 4u * g, 4);
+            sum += (float)acc * scale;
+        }
+        out[r] = sum * xs;
+    }
+}
+
 void matvec_q8_48x48_g16(float *out, const uint8_t *w, const int16_t *xq, float xs)
 {
+    matvec_q8_48x48_g16_rows(out, w, xq, xs, 48u);
+}
+
+/* W (n_rows <= 24, 48) q8 @ x (48,) -> out (n_rows,); x given as xq * xs.
+ * A row is 3 f32 scale(s) padded to 16 bytes, then 48 int8: 64 bytes.
+ * out[r] = (sum over the 3 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
+static void matvec_q8_24x48_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs, uint32_t n_rows)
+{
     uint32_t r, g, i;
-    for (r = 0; r < 48u; r++) {
+    for (r = 0; r < n_rows; r++) {
         const uint8_t *row = w + (size_t)r * 64u;
         const int8_t *q = (const int8_t *)(row + 16u);
         float sum = 0.0f;
@@ -88,37 +117,18 @@ void matvec_q8_48x48_g16(float *out, const uint8_t *w, const int16_t *xq, float 
     }
 }
 
-/* W (24, 48) q8 @ x (48,) -> out (24,); x given as xq * xs.
- * A row is 3 f32 scale(s) padded to 16 bytes, then 48 int8: 64 bytes.
- * out[r] = (sum over the 3 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
 void matvec_q8_24x48_g16(float *out, const uint8_t *w, const int16_t *xq, float xs)
 {
-    uint32_t r, g, i;
-    for (r = 0; r < 24u; r++) {
-        const uint8_t *row = w + (size_t)r * 64u;
-        const int8_t *q = (const int8_t *)(row + 16u);
-        float sum = 0.0f;
-        for (g = 0; g < 3u; g++) {
-            const int8_t *wg = q + g * 16u;
-            const int16_t *xg = xq + g * 16u;
-            int32_t acc = 0;
-            float scale;
-            for (i = 0; i < 16u; i++)
-                acc += (int32_t)wg[i] * (int32_t)xg[i];
-            memcpy(&scale, row + 4u * g, 4);
-            sum += (float)acc * scale;
-        }
-        out[r] = sum * xs;
-    }
+    matvec_q8_24x48_g16_rows(out, w, xq, xs, 24u);
 }
 
-/* W (80, 48) q8 @ x (48,) -> out (80,); x given as xq * xs.
+/* W (n_rows <= 80, 48) q8 @ x (48,) -> out (n_rows,); x given as xq * xs.
  * A row is 3 f32 scale(s) padded to 16 bytes, then 48 int8: 64 bytes.
  * out[r] = (sum over the 3 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
-void matvec_q8_80x48_g16(float *out, const uint8_t *w, const int16_t *xq, float xs)
+static void matvec_q8_80x48_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs, uint32_t n_rows)
 {
     uint32_t r, g, i;
-    for (r = 0; r < 80u; r++) {
+    for (r = 0; r < n_rows; r++) {
         const uint8_t *row = w + (size_t)r * 64u;
         const int8_t *q = (const int8_t *)(row + 16u);
         float sum = 0.0f;
@@ -136,13 +146,18 @@ void matvec_q8_80x48_g16(float *out, const uint8_t *w, const int16_t *xq, float 
     }
 }
 
-/* W (48, 80) q8 @ x (80,) -> out (48,); x given as xq * xs.
+void matvec_q8_80x48_g16(float *out, const uint8_t *w, const int16_t *xq, float xs)
+{
+    matvec_q8_80x48_g16_rows(out, w, xq, xs, 80u);
+}
+
+/* W (n_rows <= 48, 80) q8 @ x (80,) -> out (n_rows,); x given as xq * xs.
  * A row is 5 f32 scale(s) padded to 32 bytes, then 80 int8: 112 bytes.
  * out[r] = (sum over the 5 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
-void matvec_q8_48x80_g16(float *out, const uint8_t *w, const int16_t *xq, float xs)
+static void matvec_q8_48x80_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs, uint32_t n_rows)
 {
     uint32_t r, g, i;
-    for (r = 0; r < 48u; r++) {
+    for (r = 0; r < n_rows; r++) {
         const uint8_t *row = w + (size_t)r * 112u;
         const int8_t *q = (const int8_t *)(row + 32u);
         float sum = 0.0f;
@@ -160,13 +175,18 @@ void matvec_q8_48x80_g16(float *out, const uint8_t *w, const int16_t *xq, float 
     }
 }
 
-/* W (96, 48) q8 @ x (48,) -> out (96,); x given as xq * xs.
+void matvec_q8_48x80_g16(float *out, const uint8_t *w, const int16_t *xq, float xs)
+{
+    matvec_q8_48x80_g16_rows(out, w, xq, xs, 48u);
+}
+
+/* W (n_rows <= 96, 48) q8 @ x (48,) -> out (n_rows,); x given as xq * xs.
  * A row is 3 f32 scale(s) padded to 16 bytes, then 48 int8: 64 bytes.
  * out[r] = (sum over the 3 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
-void matvec_q8_96x48_g16(float *out, const uint8_t *w, const int16_t *xq, float xs)
+static void matvec_q8_96x48_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs, uint32_t n_rows)
 {
     uint32_t r, g, i;
-    for (r = 0; r < 96u; r++) {
+    for (r = 0; r < n_rows; r++) {
         const uint8_t *row = w + (size_t)r * 64u;
         const int8_t *q = (const int8_t *)(row + 16u);
         float sum = 0.0f;
@@ -184,12 +204,34 @@ void matvec_q8_96x48_g16(float *out, const uint8_t *w, const int16_t *xq, float 
     }
 }
 
+void matvec_q8_96x48_g16(float *out, const uint8_t *w, const int16_t *xq, float xs)
+{
+    matvec_q8_96x48_g16_rows(out, w, xq, xs, 96u);
+}
+
 /* wq: W (48, 48) q8 @ x (48,) -> out (48,) */
 void matmul_wq(float *out, const void *w, const float *x, int16_t *xq)
 {
     float xs = quantize_q8_48(xq, x);
     matvec_q8_48x48_g16(out, (const uint8_t *)w, xq, xs);
 }
+
+/* wq by blocks of rows: prepare x once, then any rows [r0, r1) of W */
+static float matmul_wq_prepare(int16_t *xq, const float *x)
+{
+    return quantize_q8_48(xq, x);
+}
+
+static void matmul_wq_rows(float *out, const void *w, const float *x, const int16_t *xq, float xs,
+                                 uint32_t n_rows)
+{
+    (void)x;
+    matvec_q8_48x48_g16_rows(out, (const uint8_t *)w, xq, xs, n_rows);
+}
+
+const MatmulKernel matmul_wq_kernel = {
+    matmul_wq_prepare, matmul_wq_rows, 48u, 64u
+};
 
 /* wk: W (24, 48) q8 @ x (48,) -> out (24,) */
 void matmul_wk(float *out, const void *w, const float *x, int16_t *xq)
@@ -198,12 +240,46 @@ void matmul_wk(float *out, const void *w, const float *x, int16_t *xq)
     matvec_q8_24x48_g16(out, (const uint8_t *)w, xq, xs);
 }
 
+/* wk by blocks of rows: prepare x once, then any rows [r0, r1) of W */
+static float matmul_wk_prepare(int16_t *xq, const float *x)
+{
+    return quantize_q8_48(xq, x);
+}
+
+static void matmul_wk_rows(float *out, const void *w, const float *x, const int16_t *xq, float xs,
+                                 uint32_t n_rows)
+{
+    (void)x;
+    matvec_q8_24x48_g16_rows(out, (const uint8_t *)w, xq, xs, n_rows);
+}
+
+const MatmulKernel matmul_wk_kernel = {
+    matmul_wk_prepare, matmul_wk_rows, 24u, 64u
+};
+
 /* wv: W (24, 48) q8 @ x (48,) -> out (24,) */
 void matmul_wv(float *out, const void *w, const float *x, int16_t *xq)
 {
     float xs = quantize_q8_48(xq, x);
     matvec_q8_24x48_g16(out, (const uint8_t *)w, xq, xs);
 }
+
+/* wv by blocks of rows: prepare x once, then any rows [r0, r1) of W */
+static float matmul_wv_prepare(int16_t *xq, const float *x)
+{
+    return quantize_q8_48(xq, x);
+}
+
+static void matmul_wv_rows(float *out, const void *w, const float *x, const int16_t *xq, float xs,
+                                 uint32_t n_rows)
+{
+    (void)x;
+    matvec_q8_24x48_g16_rows(out, (const uint8_t *)w, xq, xs, n_rows);
+}
+
+const MatmulKernel matmul_wv_kernel = {
+    matmul_wv_prepare, matmul_wv_rows, 24u, 64u
+};
 
 /* wo: W (48, 48) q8 @ x (48,) -> out (48,) */
 void matmul_wo(float *out, const void *w, const float *x, int16_t *xq)
@@ -212,12 +288,46 @@ void matmul_wo(float *out, const void *w, const float *x, int16_t *xq)
     matvec_q8_48x48_g16(out, (const uint8_t *)w, xq, xs);
 }
 
+/* wo by blocks of rows: prepare x once, then any rows [r0, r1) of W */
+static float matmul_wo_prepare(int16_t *xq, const float *x)
+{
+    return quantize_q8_48(xq, x);
+}
+
+static void matmul_wo_rows(float *out, const void *w, const float *x, const int16_t *xq, float xs,
+                                 uint32_t n_rows)
+{
+    (void)x;
+    matvec_q8_48x48_g16_rows(out, (const uint8_t *)w, xq, xs, n_rows);
+}
+
+const MatmulKernel matmul_wo_kernel = {
+    matmul_wo_prepare, matmul_wo_rows, 48u, 64u
+};
+
 /* w1: W (80, 48) q8 @ x (48,) -> out (80,) */
 void matmul_w1(float *out, const void *w, const float *x, int16_t *xq)
 {
     float xs = quantize_q8_48(xq, x);
     matvec_q8_80x48_g16(out, (const uint8_t *)w, xq, xs);
 }
+
+/* w1 by blocks of rows: prepare x once, then any rows [r0, r1) of W */
+static float matmul_w1_prepare(int16_t *xq, const float *x)
+{
+    return quantize_q8_48(xq, x);
+}
+
+static void matmul_w1_rows(float *out, const void *w, const float *x, const int16_t *xq, float xs,
+                                 uint32_t n_rows)
+{
+    (void)x;
+    matvec_q8_80x48_g16_rows(out, (const uint8_t *)w, xq, xs, n_rows);
+}
+
+const MatmulKernel matmul_w1_kernel = {
+    matmul_w1_prepare, matmul_w1_rows, 80u, 64u
+};
 
 /* w3: W (80, 48) q8 @ x (48,) -> out (80,) */
 void matmul_w3(float *out, const void *w, const float *x, int16_t *xq)
@@ -226,6 +336,23 @@ void matmul_w3(float *out, const void *w, const float *x, int16_t *xq)
     matvec_q8_80x48_g16(out, (const uint8_t *)w, xq, xs);
 }
 
+/* w3 by blocks of rows: prepare x once, then any rows [r0, r1) of W */
+static float matmul_w3_prepare(int16_t *xq, const float *x)
+{
+    return quantize_q8_48(xq, x);
+}
+
+static void matmul_w3_rows(float *out, const void *w, const float *x, const int16_t *xq, float xs,
+                                 uint32_t n_rows)
+{
+    (void)x;
+    matvec_q8_80x48_g16_rows(out, (const uint8_t *)w, xq, xs, n_rows);
+}
+
+const MatmulKernel matmul_w3_kernel = {
+    matmul_w3_prepare, matmul_w3_rows, 80u, 64u
+};
+
 /* w2: W (48, 80) q8 @ x (80,) -> out (48,) */
 void matmul_w2(float *out, const void *w, const float *x, int16_t *xq)
 {
@@ -233,12 +360,46 @@ void matmul_w2(float *out, const void *w, const float *x, int16_t *xq)
     matvec_q8_48x80_g16(out, (const uint8_t *)w, xq, xs);
 }
 
+/* w2 by blocks of rows: prepare x once, then any rows [r0, r1) of W */
+static float matmul_w2_prepare(int16_t *xq, const float *x)
+{
+    return quantize_q8_80(xq, x);
+}
+
+static void matmul_w2_rows(float *out, const void *w, const float *x, const int16_t *xq, float xs,
+                                 uint32_t n_rows)
+{
+    (void)x;
+    matvec_q8_48x80_g16_rows(out, (const uint8_t *)w, xq, xs, n_rows);
+}
+
+const MatmulKernel matmul_w2_kernel = {
+    matmul_w2_prepare, matmul_w2_rows, 48u, 112u
+};
+
 /* output: W (96, 48) q8 @ x (48,) -> out (96,) */
 void matmul_output(float *out, const void *w, const float *x, int16_t *xq)
 {
     float xs = quantize_q8_48(xq, x);
     matvec_q8_96x48_g16(out, (const uint8_t *)w, xq, xs);
 }
+
+/* output by blocks of rows: prepare x once, then any rows [r0, r1) of W */
+static float matmul_output_prepare(int16_t *xq, const float *x)
+{
+    return quantize_q8_48(xq, x);
+}
+
+static void matmul_output_rows(float *out, const void *w, const float *x, const int16_t *xq, float xs,
+                                 uint32_t n_rows)
+{
+    (void)x;
+    matvec_q8_96x48_g16_rows(out, (const uint8_t *)w, xq, xs, n_rows);
+}
+
+const MatmulKernel matmul_output_kernel = {
+    matmul_output_prepare, matmul_output_rows, 96u, 64u
+};
 
 /* table (vocab, 48) q8, 64-byte rows: out (48,) = q of row `token` * its group's scale */
 void embed_q8_48_g16(float *out, const void *table, uint32_t token)

@@ -28,6 +28,27 @@ void matmul_w3(float *out, const void *w, const float *x, int16_t *xq);    /* ma
 void matmul_w2(float *out, const void *w, const float *x, int16_t *xq);    /* matvec_q8_48x80_g16 */
 void matmul_output(float *out, const void *w, const float *x, int16_t *xq);    /* matvec_q8_96x48_g16 */
 
+/* ---- the same, by blocks of rows, for matrices streamed from the disc:
+ * xs = prepare(xq, x) once per input vector (q8: quantizes x into xq), then
+ * rows(out, w, x, xq, xs, n) for each block: w points at the block's first row r0,
+ * out at out[r0]; n rows of row_stride bytes. Integer results are the same as in
+ * one call, whatever the blocks. ---- */
+typedef struct {
+    float (*prepare)(int16_t *xq, const float *x);
+    void (*rows)(float *out, const void *w, const float *x, const int16_t *xq, float xs, uint32_t n_rows);
+    uint32_t n_rows;
+    uint32_t row_stride;
+} MatmulKernel;
+
+extern const MatmulKernel matmul_wq_kernel;
+extern const MatmulKernel matmul_wk_kernel;
+extern const MatmulKernel matmul_wv_kernel;
+extern const MatmulKernel matmul_wo_kernel;
+extern const MatmulKernel matmul_w1_kernel;
+extern const MatmulKernel matmul_w3_kernel;
+extern const MatmulKernel matmul_w2_kernel;
+extern const MatmulKernel matmul_output_kernel;
+
 /* ---- the rest of a layer ---- */
 /* table (vocab, 48) q8: row `token` -> out (48,) */
 void embed_q8_48_g16(float *out, const void *table, uint32_t token);

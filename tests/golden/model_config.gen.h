@@ -59,6 +59,17 @@
 #define MODEL_WEIGHT_BYTES 83968u    /* all tensors, sector-rounded */
 #define MODEL_ARENA_ESTIMATE_BYTES 1155824u    /* everything resident, rough */
 
+/* streaming: the residency plan (no plan file: every tensor resident) */
+#define MODEL_ARENA_BYTES 0u    /* the arena's cap, so peak RAM is the plan's on every port; 0: none */
+#define MODEL_STREAM_TENSORS 0u    /* matrices read from the disc every token, in blocks of rows */
+#define MODEL_STREAM_BLOCKS 0u
+#define MODEL_STREAM_BUFFER_BYTES 0u    /* each of the two stream buffers */
+#define MODEL_STREAMED_BYTES_PER_TOKEN 0u    /* their sectors, without the embedding row */
+#define MODEL_EMBEDDING_STREAMED 0    /* token embedding rows read from the disc per token */
+#define MODEL_EMBED_ROW_BUFFER_BYTES 0u    /* the sectors that hold one row */
+#define MODEL_EMBED_SECTORS 0u
+#define MODEL_EMBED_CRC32 0x00000000u    /* its PSNT table CRC */
+
 /* cost */
 #define MODEL_MACS_PER_TOKEN 41472u    /* matrices only */
 

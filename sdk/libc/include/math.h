@@ -2,7 +2,7 @@
  * the EE FPU has none. Accuracy (max error vs a float64 reference, measured
  * by tests/test_sdk.py on the host in round-to-nearest; the EE FPU rounds
  * toward zero and flushes denormals, which adds up to ~1 ulp):
- *   sqrtf  EE `sqrt.s` (host: correctly rounded)
+ *   sqrtf  EE SQRT.S (ee_fpu.h; host: correctly rounded)
  *   expf   <= 1 ulp on [-87, 88] (measured 0.99); below -87.34 returns 0,
  *          above 88.72 FLT_MAX
  *   logf   <= 1 ulp for normal x > 0 (measured 0.85); x <= 0 returns -FLT_MAX

@@ -1,0 +1,393 @@
+"""PS2 cost model: predicted seconds per token, per stage (docs/PLANNER.md).
+
+- Disc: bytes, seeks and read requests of the plan times the device profile.
+- Compute: the instructions of the compiled R5900 kernels, read from BOOT.ELF
+  (objdump): each loop's body times its trip count (known from the kernel's
+  shape, which its symbol spells), plus the code outside loops; times a CPI
+  assumption, plus a D-cache miss per 64-byte line of weights and KV cache.
+- Overlap: on the PS2 the IOP reads the drive and DMAs sectors straight into EE
+  RAM (../shared/ps2/REFERENCE.md §4, cdvdfsv), so reading the next block overlaps
+  computing this one. A token is simulated block by block with two buffers; the
+  runtime's measured "stream wait" time checks this assumption.
+
+Everything here is a prediction; docs/PLANNER.md says what is measured instead."""
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from model.config import ModelConfig
+from model.devices import DeviceProfile
+from model.plan import Plan, row_read_bytes
+
+EE_HZ = 294_912_000            # EE clock (PCSX2 pcsx2/Common.h; ps2tek), REFERENCE §7
+# Cycles per instruction of the kernels' loops. The R5900 issues two instructions a
+# cycle at best, but these loops are one dependency chain (load -> multiply ->
+# accumulate) compiled at -O2 without unrolling, so load-use and multiply latencies
+# stall; 1.5 is our nominal figure and 1.0..2.0 the range we report (estimate; the
+# runtime's per-stage timings on PCSX2 or hardware replace it).
+CPI = 1.5
+CPI_RANGE = (1.0, 2.0)
+MISS_CYCLES = 40               # D-cache miss to RDRAM, ps2tek COP0Caches / REFERENCE §9
+LINE = 64                      # D-cache line
+CALL_COST_SMALL = 20           # memcpy/memset of a few bytes (the fast path of sdk/libc)
+ATT_INSN_PER_MAC = 7           # attention's f32 dot products in forward.c (lwc1 x2, mul.s,
+                               # add.s, two pointer increments, branch): estimate
+RESIDUAL_INSN = 6              # x[i] += y[i]: lwc1 x2, add.s, swc1, addiu, branch
+SAMPLER_INSN_PER_TOKEN = 6     # greedy argmax over the vocab (sampler.c): estimate
+
+
+# ----------------------------------------------------------------------------- the ELF
+
+@dataclass
+class Loop:
+    start: int
+    end: int                   # address of the backward branch
+    calls: list[str] = field(default_factory=list)
+    children: list["Loop"] = field(default_factory=list)
+
+    @property
+    def body(self) -> int:     # instructions, with the delay slot
+        return (self.end - self.start) // 4 + 2
+
+    def exclusive(self) -> int:
+        return self.body - sum(c.body for c in self.children)
+
+
+@dataclass
+class Function:
+    name: str
+    instructions: list[tuple[int, str, str]]      # (address, mnemonic, operands)
+    loops: list[Loop]                             # top level, with children
+
+    @property
+    def static(self) -> int:
+        return len(self.instructions)
+
+    def loads_in(self, loop: Loop) -> int:
+        return sum(1 for a, m, _ in self.instructions
+                   if loop.start <= a <= loop.end and re.match(r"^l(b|bu|h|hu|w|wc1|d|q)$", m))
+
+
+_INSN = re.compile(r"^\s+([0-9a-f]+):\s+(\S+)\s*(.*)$")
+_HEAD = re.compile(r"^([0-9a-f]+) <(.+)>:$")
+_TARGET = re.compile(r"\b([0-9a-f]+) <([^>+]+)(?:\+0x[0-9a-f]+)?>")
+
+
+def find_objdump() -> str | None:
+    for name in (os.environ.get("EE_OBJDUMP", ""), "mipsel-linux-gnu-objdump",
+                 "mips-linux-gnu-objdump", "mips64el-linux-gnuabi64-objdump"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def disassemble(elf_path: str | Path, objdump: str | None = None) -> dict[str, Function]:
+    """Every function of the ELF with its loops (conditional backward branches)."""
+    objdump = objdump or find_objdump()
+    if objdump is None:
+        raise ValueError("no MIPS objdump found (set EE_OBJDUMP); cannot count kernel instructions")
+    out = subprocess.run([objdump, "-d", "-m", "mips:4000", "--no-show-raw-insn", str(elf_path)],
+                         check=True, capture_output=True, text=True).stdout
+    funcs: dict[str, Function] = {}
+    current: Function | None = None
+    for line in out.splitlines():
+        head = _HEAD.match(line)
+        if head:
+            current = funcs.setdefault(head.group(2), Function(head.group(2), [], []))
+            continue
+        m = _INSN.match(line)
+        if m and current is not None:
+            current.instructions.append((int(m.group(1), 16), m.group(2), m.group(3)))
+    for f in funcs.values():
+        f.loops = _loops(f)
+    return funcs
+
+
+def _loops(f: Function) -> list[Loop]:
+    if not f.instructions:
+        return []
+    lo = f.instructions[0][0]
+    found = []
+    for addr, mnem, ops in f.instructions:
+        if not mnem.startswith("b") or mnem in ("b", "bal", "break"):
+            continue
+        t = _TARGET.search(ops)
+        if t and lo <= int(t.group(1), 16) <= addr:
+            found.append(Loop(int(t.group(1), 16), addr))
+    for addr, mnem, ops in f.instructions:
+        if mnem in ("jal", "jalr"):
+            t = _TARGET.search(ops)
+            callee = t.group(2) if t else "?"
+            inner = [l for l in found if l.start <= addr <= l.end + 4]
+            if inner:
+                min(inner, key=lambda l: l.body).calls.append(callee)
+    found.sort(key=lambda l: (l.start, -l.end))
+    top: list[Loop] = []
+    for loop in found:                 # nest by containment
+        parent = None
+        for cand in found:
+            if cand is not loop and cand.start <= loop.start and loop.end <= cand.end \
+                    and cand.body > loop.body and (parent is None or cand.body < parent.body):
+                parent = cand
+        (parent.children if parent else top).append(loop)
+    return top
+
+
+# ----------------------------------------------------------------------------- kernels
+
+@dataclass(frozen=True)
+class KernelCount:
+    symbol: str
+    static: int                # instructions in the symbol
+    per_call: float            # predicted instructions executed per call
+    method: str                # "loops" (body x trips) or "static" (symbol size)
+
+
+def _callee_cost(funcs: dict[str, Function], name: str) -> float:
+    if name in ("memcpy", "memset") or name not in funcs:
+        return CALL_COST_SMALL
+    return funcs[name].static           # straight-line math (mathf_exp, ...): one pass
+
+
+def loop_count(funcs: dict[str, Function], symbol: str, elements: float,
+               outer: float = 0.0, per_elem_loads: int = 0) -> KernelCount:
+    """Predicted instructions of one call of `symbol` processing `elements` items.
+
+    Each innermost loop runs `elements / unroll` times in all (unroll from its loads
+    when per_elem_loads is given, else 1: gcc -O2 does not unroll); a loop that holds
+    another runs `outer` times. Code outside loops runs once; a call inside a loop
+    costs the callee's instructions each time."""
+    f = funcs.get(symbol)
+    if f is None:
+        raise KeyError(symbol)
+    if not f.loops:
+        return KernelCount(symbol, f.static, f.static, "static")
+
+    def run(loop: Loop, times: float) -> float:
+        """Instructions of `loop` when its body runs `times` times in all."""
+        if loop.children:
+            total = times * (loop.exclusive() + sum(_callee_cost(funcs, c) for c in loop.calls))
+            return total + sum(run(c, elements if not c.children else times) for c in loop.children)
+        unroll = max(1, f.loads_in(loop) // per_elem_loads) if per_elem_loads else 1
+        trips = times / unroll
+        return trips * (loop.body + sum(_callee_cost(funcs, c) for c in loop.calls))
+
+    outside = f.static - sum(l.body for l in f.loops)
+    total = outside + sum(run(l, outer if l.children else elements) for l in f.loops)
+    return KernelCount(symbol, f.static, total, "loops")
+
+
+def kernel_symbols(header: str | Path) -> list[str]:
+    """Function names declared in build/<model>/gen/kernels.gen.h."""
+    text = Path(header).read_text()
+    return re.findall(r"^\s*(?:float|void|int|uint32_t)\s+\*?(\w+)\s*\(", text, re.M)
+
+
+# ----------------------------------------------------------------------------- stages
+
+@dataclass
+class Stage:
+    name: str                  # e.g. "layers.3.wq", "layers.3.attention", "output"
+    tensor: str | None         # the weight tensor it reads, if any
+    instructions: float
+    memory_bytes: float        # weights + KV read from RAM (each line misses the D-cache)
+
+    def seconds(self, cpi: float = CPI) -> float:
+        return (self.instructions * cpi + self.memory_bytes / LINE * MISS_CYCLES) / EE_HZ
+
+
+class ComputeModel:
+    """Per-stage instruction counts of one token, from the ELF's kernels when it is
+    given, else from the formulas alone (1 instruction per MAC, marked 'formula')."""
+
+    def __init__(self, cfg: ModelConfig, funcs: dict[str, Function] | None = None):
+        self.cfg = cfg
+        self.funcs = funcs or {}
+        self.methods: dict[str, str] = {}
+
+    @property
+    def from_elf(self) -> bool:
+        return bool(self.funcs)
+
+    def _find(self, pattern: str) -> str | None:
+        rx = re.compile(pattern)
+        for name in sorted(self.funcs):
+            if rx.fullmatch(name):
+                return name
+        return None
+
+    def _count(self, pattern: str, elements: float, outer: float = 0.0, loads: int = 0,
+               fallback: float = 0.0) -> float:
+        sym = self._find(pattern) if self.funcs else None
+        if sym is None:
+            self.methods.setdefault(pattern, "formula")
+            return fallback
+        kc = loop_count(self.funcs, sym, elements, outer, loads)
+        self.methods[sym] = kc.method
+        return kc.per_call
+
+    def matvec(self, quant: str, rows: int, cols: int) -> float:
+        q = self._count(rf"quantize_q8_{cols}", cols, fallback=12 * cols) if quant == "q8" else 0
+        return q + self._count(rf"matvec_{quant}_{rows}x{cols}(_g\d+)?", rows * cols, rows,
+                               loads=2, fallback=7 * rows * cols)
+
+    def stages(self, plan: Plan, position: int) -> list[Stage]:
+        """Every stage of one token at `position` (0-based), in execution order."""
+        cfg = self.cfg
+        t = {tp.name: tp for tp in plan.tensors}
+        out: list[Stage] = []
+        n = position + 1
+        emb = t["tok_embeddings"]
+        out.append(Stage("embed", None, self._count(r"embed_\w+", cfg.dim, fallback=4 * cfg.dim),
+                         emb.row_stride))
+        half = cfg.head_dim // 2
+        out.append(Stage("rope angles", None,
+                         self._count(rf"rope_angles_{cfg.head_dim}", half, fallback=200 * half), 0))
+        kv_elem = plan.kv_bytes / max(1, 2 * cfg.n_layers * plan.context * cfg.kv_dim)
+        for layer in range(cfg.n_layers):
+            p = f"layers.{layer}."
+            for role in ("attention_norm", "wq", "wk", "wv", "rope", "attention", "wo",
+                         "ffn_norm", "w1", "w3", "silu", "w2"):
+                name = p + role
+                if role in ("attention_norm", "ffn_norm"):
+                    ins = self._count(rf"rmsnorm_{cfg.dim}", cfg.dim, fallback=10 * cfg.dim)
+                    out.append(Stage(name, name, ins, 4 * cfg.dim))
+                elif role == "rope":
+                    ins = sum(self._count(rf"rope_{cfg.head_dim}", h * half, h, fallback=10 * h * half)
+                              for h in (cfg.n_heads, cfg.n_kv_heads))
+                    out.append(Stage(name, None, ins, 0))
+                elif role == "attention":
+                    macs = 2 * cfg.n_heads * n * cfg.head_dim
+                    ins = ATT_INSN_PER_MAC * macs + cfg.n_heads * self._count(
+                        r"softmax", n, fallback=60 * n)
+                    self.methods.setdefault("attention (forward.c)", "formula")
+                    out.append(Stage(name, None, ins,
+                                     2 * n * cfg.n_heads * cfg.head_dim * kv_elem))
+                elif role == "silu":
+                    ins = self._count(rf"silu_mul_{cfg.hidden_dim}", cfg.hidden_dim,
+                                      fallback=60 * cfg.hidden_dim)
+                    out.append(Stage(name, None, ins, 0))
+                else:
+                    tp = t[name]
+                    ins = self.matvec(tp.quant, tp.rows, tp.cols)
+                    if role in ("wo", "w2"):
+                        ins += RESIDUAL_INSN * cfg.dim
+                    out.append(Stage(name, name, ins, tp.bytes))
+        out.append(Stage("norm", "norm", self._count(rf"rmsnorm_{cfg.dim}", cfg.dim,
+                                                     fallback=10 * cfg.dim), 4 * cfg.dim))
+        wname = "tok_embeddings" if cfg.tie_embeddings else "output"
+        tp = t[wname]
+        out.append(Stage("output", wname, self.matvec(tp.quant, cfg.vocab_size, cfg.dim),
+                         tp.bytes))
+        self.methods.setdefault("sampler (sampler.c)", "formula")
+        out.append(Stage("sampler", None, SAMPLER_INSN_PER_TOKEN * cfg.vocab_size,
+                         4 * cfg.vocab_size))
+        return out
+
+
+# ----------------------------------------------------------------------------- the timeline
+
+@dataclass(frozen=True)
+class Event:
+    lane: str                  # "read" or "compute"
+    start: float
+    end: float
+    label: str
+
+
+@dataclass
+class TokenTime:
+    device: str
+    seconds: float             # steady-state seconds per token, reads overlapping compute
+    disc_seconds: float        # drive busy time per token (bytes + seeks + requests)
+    compute_seconds: float     # EE busy time per token (nominal CPI)
+    compute_range: tuple[float, float]    # EE time at CPI_RANGE
+    stall_seconds: float       # EE waiting for a stream buffer
+    per_stage: dict[str, float]           # compute seconds by stage kind (wq, attention, ...)
+    events: list[Event]        # one token's timeline, starting at 0
+
+
+def _kind(stage: str) -> str:
+    return stage.split(".")[-1] if stage.startswith("layers.") else stage
+
+
+def simulate(plan: Plan, stages: list[Stage], device: DeviceProfile, cpi: float = CPI,
+             tokens: int = 3) -> TokenTime:
+    """Run `tokens` tokens through two stream buffers and one drive; report the last.
+
+    The drive serves requests in order: for each token, the embedding row (after the
+    previous token's sampler, with a seek), then every streamed block of the run
+    (a seek before the first). Block k of the run may start reading once the
+    compute of block k-2 has freed its buffer; a stage's compute starts when its
+    block has arrived and the previous compute is done."""
+    tp = {t.name: t for t in plan.tensors}
+    emb = tp["tok_embeddings"]
+    drive = 0.0
+    ee = 0.0
+    buffer_free = [0.0, 0.0]
+    k = 0
+    all_events: list[list[Event]] = []
+    token_end = [0.0]
+    for _ in range(tokens):
+        ev: list[Event] = []
+        t0 = ee
+        if not emb.resident:
+            start = max(drive, ee)                     # the token id is known now
+            end = start + device.read_time(row_read_bytes(emb.row_stride), 1, 1)
+            ev.append(Event("read", start, end, "seek + embedding row"))
+            drive = end
+            row_ready = end
+        else:
+            row_ready = ee
+        first_block = True
+        for st in stages:
+            t = tp.get(st.tensor) if st.tensor else None
+            streamed = t is not None and not t.resident and (st.name == "output" or
+                                                            st.tensor != "tok_embeddings")
+            secs = st.seconds(cpi)
+            if st.name == "embed":
+                start = max(ee, row_ready)
+                ev.append(Event("compute", start, start + secs, "embed"))
+                ee = start + secs
+                continue
+            if not streamed:
+                ev.append(Event("compute", ee, ee + secs, st.name))
+                ee += secs
+                continue
+            n_blocks = math.ceil(t.rows / t.block_rows)
+            for b in range(n_blocks):
+                rows = min(t.block_rows, t.rows - b * t.block_rows)
+                nbytes = t.bytes * rows / t.rows
+                start = max(drive, buffer_free[k % 2])
+                seek = device.seek_s if first_block else 0.0
+                end = start + seek + device.read_time(nbytes, 0, 1)
+                ev.append(Event("read", start, end, ("seek + " if seek else "") + st.name))
+                first_block = False
+                drive = end
+                cstart = max(ee, end)
+                cend = cstart + secs * rows / t.rows
+                ev.append(Event("compute", cstart, cend, st.name))
+                ee = cend
+                buffer_free[k % 2] = cend
+                k += 1
+        token_end.append(ee)
+        all_events.append([Event(e.lane, e.start - t0, e.end - t0, e.label) for e in ev])
+    seconds = token_end[-1] - token_end[-2]
+    compute = sum(s.seconds(cpi) for s in stages)
+    per_stage: dict[str, float] = {}
+    for s in stages:
+        per_stage[_kind(s.name)] = per_stage.get(_kind(s.name), 0.0) + s.seconds(cpi)
+    return TokenTime(device.name, seconds, plan_disc_seconds(plan, device), compute,
+                     tuple(sum(s.seconds(c) for s in stages) for c in CPI_RANGE),
+                     max(0.0, seconds - compute), per_stage, all_events[-1])
+
+
+def plan_disc_seconds(plan: Plan, device: DeviceProfile) -> float:
+    return device.read_time(plan.streamed_bytes_per_token, plan.seeks_per_token,
+                            plan.reads_per_token)
