@@ -106,6 +106,20 @@ def disassemble(elf_path: str | Path, objdump: str | None = None) -> dict[str, F
             current.instructions.append((int(m.group(1), 16), m.group(2), m.group(3)))
     for f in funcs.values():
         f.loops = _loops(f)
+    return _with_aliases(funcs, elf_path)
+
+
+def _with_aliases(funcs: dict[str, Function], elf_path: str | Path) -> dict[str, Function]:
+    """GCC folds identical kernels (same code, other shape name) into one body that
+    objdump labels with one name; every folded name maps to that body too."""
+    from elftools.elf.elffile import ELFFile
+    by_address = {f.instructions[0][0]: f for f in funcs.values() if f.instructions}
+    with open(elf_path, "rb") as fh:
+        symtab = ELFFile(fh).get_section_by_name(".symtab")
+        for sym in symtab.iter_symbols() if symtab else []:
+            if sym["st_info"]["type"] == "STT_FUNC" and sym.name not in funcs \
+                    and sym["st_value"] in by_address:
+                funcs[sym.name] = by_address[sym["st_value"]]
     return funcs
 
 
@@ -234,7 +248,7 @@ class ComputeModel:
 
     def matvec(self, quant: str, rows: int, cols: int) -> float:
         q = self._count(rf"quantize_q8_{cols}", cols, fallback=12 * cols) if quant == "q8" else 0
-        return q + self._count(rf"matvec_{quant}_{rows}x{cols}(_g\d+)?", rows * cols, rows,
+        return q + self._count(rf"matvec_{quant}_{rows}x{cols}(_g\d+)?(_rows)?", rows * cols, rows,
                                loads=2, fallback=7 * rows * cols)
 
     def stages(self, plan: Plan, position: int) -> list[Stage]:

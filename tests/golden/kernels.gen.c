@@ -12,6 +12,10 @@
 
 #include "mathf.h"
 
+/* Matrix kernels stay out of line: each is one symbol in the ELF, whose
+ * instructions the cost model (model/cost.py) counts. */
+#define NOINLINE __attribute__((noinline))
+
 /* x (48,) f32 -> xq (48,) int8 values with one scale xs for the vector
  * (docs/FORMAT.md): amax = max|x|; xs = amax / 127;
  * xq = clamp(trunc(x * (127 / amax) + copysign(0.5, x)), -127, 127).
@@ -67,7 +71,7 @@ float quantize_q8_80(int16_t *xq, const float *x)
 /* W (n_rows <= 48, 48) q8 @ x (48,) -> out (n_rows,); x given as xq * xs.
  * A row is 3 f32 scale(s) padded to 16 bytes, then 48 int8: 64 bytes.
  * out[r] = (sum over the 3 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
-static void matvec_q8_48x48_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs, uint32_t n_rows)
+NOINLINE static void matvec_q8_48x48_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs, uint32_t n_rows)
 {
     uint32_t r, g, i;
     for (r = 0; r < n_rows; r++) {
@@ -96,7 +100,7 @@ void matvec_q8_48x48_g16(float *out, const uint8_t *w, const int16_t *xq, float 
 /* W (n_rows <= 24, 48) q8 @ x (48,) -> out (n_rows,); x given as xq * xs.
  * A row is 3 f32 scale(s) padded to 16 bytes, then 48 int8: 64 bytes.
  * out[r] = (sum over the 3 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
-static void matvec_q8_24x48_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs, uint32_t n_rows)
+NOINLINE static void matvec_q8_24x48_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs, uint32_t n_rows)
 {
     uint32_t r, g, i;
     for (r = 0; r < n_rows; r++) {
@@ -125,7 +129,7 @@ void matvec_q8_24x48_g16(float *out, const uint8_t *w, const int16_t *xq, float 
 /* W (n_rows <= 80, 48) q8 @ x (48,) -> out (n_rows,); x given as xq * xs.
  * A row is 3 f32 scale(s) padded to 16 bytes, then 48 int8: 64 bytes.
  * out[r] = (sum over the 3 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
-static void matvec_q8_80x48_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs, uint32_t n_rows)
+NOINLINE static void matvec_q8_80x48_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs, uint32_t n_rows)
 {
     uint32_t r, g, i;
     for (r = 0; r < n_rows; r++) {
@@ -154,7 +158,7 @@ void matvec_q8_80x48_g16(float *out, const uint8_t *w, const int16_t *xq, float 
 /* W (n_rows <= 48, 80) q8 @ x (80,) -> out (n_rows,); x given as xq * xs.
  * A row is 5 f32 scale(s) padded to 32 bytes, then 80 int8: 112 bytes.
  * out[r] = (sum over the 5 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
-static void matvec_q8_48x80_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs, uint32_t n_rows)
+NOINLINE static void matvec_q8_48x80_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs, uint32_t n_rows)
 {
     uint32_t r, g, i;
     for (r = 0; r < n_rows; r++) {
@@ -183,7 +187,7 @@ void matvec_q8_48x80_g16(float *out, const uint8_t *w, const int16_t *xq, float 
 /* W (n_rows <= 96, 48) q8 @ x (48,) -> out (n_rows,); x given as xq * xs.
  * A row is 3 f32 scale(s) padded to 16 bytes, then 48 int8: 64 bytes.
  * out[r] = (sum over the 3 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
-static void matvec_q8_96x48_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs, uint32_t n_rows)
+NOINLINE static void matvec_q8_96x48_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs, uint32_t n_rows)
 {
     uint32_t r, g, i;
     for (r = 0; r < n_rows; r++) {
