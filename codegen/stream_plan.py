@@ -118,6 +118,9 @@ def load_stream_plan(psnt_path: str | Path, psnt) -> StreamPlan:
         row_buffer = int(doc.get("embedding_row_buffer_bytes", 0))
     except (KeyError, TypeError, ValueError) as err:
         raise fail(f"missing or bad field {err}") from None
+    if doc.get("kv_quant", "f32") != "f32":
+        raise fail(f"the plan reserves a {doc['kv_quant']} KV cache, but the runtime keeps it in "
+                   "f32: build with KV=f32 (f16 and q8 are for `scons plan`'s trade table only)")
     cfg = psnt.config
     table = {e.name: e for e in psnt.entries}
     if set(entries) != set(table):

@@ -1,8 +1,10 @@
-"""Quant types of PSNT tensors and the q8 scheme (docs/FORMAT.md, "Quant types").
+"""Quant types of PSNT tensors: q8, q4 and ternary (docs/FORMAT.md, "Quant types").
 
-A quantized matrix is kept as (q, scales): q int8 (rows, cols), scales f32
+A quantized matrix is kept as (q, scales): q int8 (rows, cols) (values in
+[-127, 127] for q8, [-8, 7] for q4, {-1, 0, 1} for ternary), scales f32
 (rows, ngroups). The integer-activation matvec here is the reference the C
-kernels must reproduce: same int8 activations, exact int32 group sums."""
+kernels must reproduce, whatever the quant type: same int8 activations, exact
+int32 group sums."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,11 +17,17 @@ class QuantType(IntEnum):
     F32 = 0
     F16 = 1
     Q8 = 2
-    Q4 = 3        # reserved in PSNT v1
-    TERNARY = 4   # reserved in PSNT v1
+    Q4 = 3
+    TERNARY = 4
 
 
-SUPPORTED = (QuantType.F32, QuantType.F16, QuantType.Q8)
+SUPPORTED = (QuantType.F32, QuantType.F16, QuantType.Q8, QuantType.Q4, QuantType.TERNARY)
+# Quant types stored as integers with f32 scales per group (QuantizedQ8 in memory).
+GROUPED = (QuantType.Q8, QuantType.Q4, QuantType.TERNARY)
+
+
+class QuantDataError(ValueError):
+    """Packed weights that no writer produces (a ternary code 11)."""
 
 
 def parse_quant(name: str) -> QuantType:
@@ -42,9 +50,15 @@ def row_stride(qt: QuantType, cols: int, group_size: int) -> int:
         return 4 * cols
     if qt == QuantType.F16:
         return 2 * cols
-    if qt == QuantType.Q8:
-        return align16(4 * (cols // group_size)) + align16(cols)
+    if qt in GROUPED:
+        return align16(4 * (cols // group_size)) + align16(packed_bytes(qt, cols))
     raise ValueError(f"quant type {qt.name} is not supported in PSNT v1")
+
+
+def packed_bytes(qt: QuantType, cols: int) -> int:
+    """Bytes of one row's integer values, before padding: 8, 4 or 2 bits each."""
+    return {QuantType.Q8: cols, QuantType.Q4: (cols + 1) // 2,
+            QuantType.TERNARY: (cols + 3) // 4}[qt]
 
 
 @dataclass
@@ -52,6 +66,7 @@ class QuantizedQ8:
     q: np.ndarray        # int8 (rows, cols)
     scales: np.ndarray   # f32 (rows, cols // group_size)
     group_size: int
+    quant: QuantType = QuantType.Q8     # q8, q4 or ternary: the same arithmetic
 
     def dequantize(self) -> np.ndarray:
         rows, cols = self.q.shape
@@ -83,6 +98,76 @@ def quantize_q8(w: np.ndarray, group_size: int) -> tuple[QuantizedQ8, float]:
     return qt, float(np.abs(qt.dequantize() - w).max())
 
 
+def _check_group(cols: int, group_size: int) -> None:
+    if group_size <= 0 or cols % group_size:
+        raise ValueError(f"group size {group_size} does not divide the row length {cols}")
+
+
+def quantize_q4(w: np.ndarray, group_size: int) -> tuple[QuantizedQ8, float]:
+    """Symmetric 4-bit: scale = max|w| / 7 per group, q = round(w / scale) in [-7, 7]."""
+    w = np.asarray(w, dtype=np.float32)
+    rows, cols = w.shape
+    _check_group(cols, group_size)
+    groups = w.reshape(rows, cols // group_size, group_size)
+    scales = (np.abs(groups).max(axis=2) / np.float32(7)).astype(np.float32)
+    safe = np.where(scales == 0, np.float32(1), scales)
+    q = np.clip(np.round(groups / safe[:, :, None]), -7, 7).astype(np.int8)
+    qt = QuantizedQ8(q.reshape(rows, cols), scales, group_size, QuantType.Q4)
+    return qt, float(np.abs(qt.dequantize() - w).max())
+
+
+def quantize_ternary(w: np.ndarray, group_size: int) -> tuple[QuantizedQ8, float]:
+    """BitNet b1.58 absmean: scale = mean|w| per group, q = clamp(round(w / scale), -1, 1).
+    Post-training ternarization is lossy: a model not trained for it degrades a lot."""
+    w = np.asarray(w, dtype=np.float32)
+    rows, cols = w.shape
+    _check_group(cols, group_size)
+    groups = w.reshape(rows, cols // group_size, group_size)
+    scales = np.abs(groups).astype(np.float64).mean(axis=2).astype(np.float32)
+    safe = np.where(scales == 0, np.float32(1), scales)
+    q = np.clip(np.round(groups / safe[:, :, None]), -1, 1).astype(np.int8)
+    qt = QuantizedQ8(q.reshape(rows, cols), scales, group_size, QuantType.TERNARY)
+    return qt, float(np.abs(qt.dequantize() - w).max())
+
+
+QUANTIZERS = {QuantType.Q8: quantize_q8, QuantType.Q4: quantize_q4,
+              QuantType.TERNARY: quantize_ternary}
+
+
+def _pack_values(qt: QuantType, q: np.ndarray) -> np.ndarray:
+    """(rows, cols) int8 -> (rows, packed_bytes) uint8; q4 low nibble = even element,
+    ternary 2-bit codes (00 0, 01 +1, 10 -1) from the low bits up."""
+    rows, cols = q.shape
+    if qt == QuantType.Q8:
+        return q.view(np.uint8)
+    per = 2 if qt == QuantType.Q4 else 4
+    padded = np.zeros((rows, packed_bytes(qt, cols) * per), dtype=np.uint8)
+    if qt == QuantType.Q4:
+        padded[:, :cols] = q.astype(np.uint8) & 0xF
+        return padded[:, 0::2] | (padded[:, 1::2] << 4)
+    padded[:, :cols] = np.where(q > 0, 1, np.where(q < 0, 2, 0)).astype(np.uint8)
+    return padded[:, 0::4] | (padded[:, 1::4] << 2) | (padded[:, 2::4] << 4) | (padded[:, 3::4] << 6)
+
+
+def _unpack_values(qt: QuantType, raw: np.ndarray, cols: int) -> np.ndarray:
+    rows = raw.shape[0]
+    if qt == QuantType.Q8:
+        return raw[:, :cols].copy().view(np.int8)
+    if qt == QuantType.Q4:
+        nib = np.empty((rows, raw.shape[1] * 2), dtype=np.int8)
+        nib[:, 0::2] = raw & 0xF
+        nib[:, 1::2] = raw >> 4
+        return ((nib[:, :cols] ^ 8) - 8).astype(np.int8)
+    codes = np.empty((rows, raw.shape[1] * 4), dtype=np.uint8)
+    for k in range(4):
+        codes[:, k::4] = (raw >> (2 * k)) & 3
+    codes = codes[:, :cols]
+    if (codes == 3).any():
+        r, c = np.argwhere(codes == 3)[0]
+        raise QuantDataError(f"ternary value outside {{-1,0,1}} (code 11) at row {r}, column {c}")
+    return np.where(codes == 1, 1, np.where(codes == 2, -1, 0)).astype(np.int8)
+
+
 def pack_rows(qt: QuantType, w: np.ndarray, group_size: int = 0) -> tuple[bytes, float]:
     """Encode a (rows, cols) f32 matrix in PSNT row layout; returns bytes and max abs error."""
     w = np.asarray(w, dtype=np.float32)
@@ -92,29 +177,39 @@ def pack_rows(qt: QuantType, w: np.ndarray, group_size: int = 0) -> tuple[bytes,
     if qt == QuantType.F16:
         h = w.astype("<f2")
         return h.tobytes(), float(np.abs(h.astype(np.float32) - w).max())
-    if qt == QuantType.Q8:
-        quant, err = quantize_q8(w, group_size)
-        ngroups = cols // group_size
-        scale_bytes = align16(4 * ngroups)
-        out = np.zeros((rows, row_stride(qt, cols, group_size)), dtype=np.uint8)
-        out[:, :4 * ngroups] = quant.scales.astype("<f4").view(np.uint8).reshape(rows, 4 * ngroups)
-        out[:, scale_bytes:scale_bytes + cols] = quant.q.view(np.uint8)
-        return out.tobytes(), err
+    if qt in GROUPED:
+        quant, err = QUANTIZERS[qt](w, group_size)
+        return pack_quantized(quant), err
     raise ValueError(f"quant type {qt.name} is not supported in PSNT v1")
 
 
-def unpack_q8(data: bytes | np.ndarray, rows: int, cols: int, group_size: int) -> QuantizedQ8:
+def pack_quantized(quant: QuantizedQ8) -> bytes:
+    """A QuantizedQ8 (q8, q4 or ternary values) in PSNT row layout."""
+    qt, (rows, cols) = quant.quant, quant.q.shape
+    ngroups = cols // quant.group_size
+    scale_bytes = align16(4 * ngroups)
+    out = np.zeros((rows, row_stride(qt, cols, quant.group_size)), dtype=np.uint8)
+    out[:, :4 * ngroups] = quant.scales.astype("<f4").view(np.uint8).reshape(rows, 4 * ngroups)
+    out[:, scale_bytes:scale_bytes + packed_bytes(qt, cols)] = _pack_values(qt, quant.q)
+    return out.tobytes()
+
+
+def unpack_q8(data: bytes | np.ndarray, rows: int, cols: int, group_size: int,
+              qt: QuantType = QuantType.Q8) -> QuantizedQ8:
+    """PSNT rows of q8, q4 or ternary -> QuantizedQ8; raises QuantDataError on a
+    ternary code 11 and ValueError on a group size that does not divide cols."""
+    _check_group(cols, group_size)
     ngroups = cols // group_size
-    stride = row_stride(QuantType.Q8, cols, group_size)
+    stride = row_stride(qt, cols, group_size)
     raw = np.frombuffer(data, dtype=np.uint8, count=rows * stride).reshape(rows, stride)
     scales = raw[:, :4 * ngroups].copy().view("<f4").astype(np.float32).reshape(rows, ngroups)
     off = align16(4 * ngroups)
-    q = raw[:, off:off + cols].copy().view(np.int8)
-    return QuantizedQ8(q, scales, group_size)
+    q = _unpack_values(qt, raw[:, off:off + packed_bytes(qt, cols)], cols)
+    return QuantizedQ8(q, scales, group_size, qt)
 
 
 def unpack_rows(qt: QuantType, data: bytes | np.ndarray, rows: int, cols: int, group_size: int):
-    """Decode PSNT row layout: an f32 array for f32/f16, a QuantizedQ8 for q8."""
+    """Decode PSNT row layout: an f32 array for f32/f16, a QuantizedQ8 for q8/q4/ternary."""
     if qt == QuantType.F32:
         return np.frombuffer(data, dtype="<f4", count=rows * cols).astype(np.float32).reshape(rows, cols)
     if qt == QuantType.F16:
@@ -123,8 +218,8 @@ def unpack_rows(qt: QuantType, data: bytes | np.ndarray, rows: int, cols: int, g
         if bad.any():
             w[bad] = np.copysign(np.float32(65504), w[bad])
         return w
-    if qt == QuantType.Q8:
-        return unpack_q8(data, rows, cols, group_size)
+    if qt in GROUPED:
+        return unpack_q8(data, rows, cols, group_size, qt)
     raise ValueError(f"quant type {qt.name} is not supported in PSNT v1")
 
 
@@ -142,7 +237,8 @@ def quantize_activation_q8(x: np.ndarray) -> tuple[np.ndarray, np.float32]:
 
 
 def matvec_q8(w: QuantizedQ8, x: np.ndarray) -> np.ndarray:
-    """W (rows, cols) @ x (cols,) -> (rows,), with int8 activations and int32 group sums."""
+    """W (rows, cols) @ x (cols,) -> (rows,), with int8 activations and int32 group
+    sums; the same for q8, q4 and ternary weights."""
     xq, xs = quantize_activation_q8(x)
     rows, cols = w.q.shape
     ng = cols // w.group_size
