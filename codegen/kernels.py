@@ -14,7 +14,7 @@ from codegen.rope import Rope
 from codegen.silu import SiluMul
 from codegen.softmax import Softmax
 from codegen.spec import ModelSpec
-from model.quant import QuantType
+from model.quant import GROUPED, QuantType
 from model.weights import Role, expected_shape
 
 # Matrices of a layer and the output projection, as forward.c calls them.
@@ -54,7 +54,7 @@ def _projection(spec: ModelSpec, name: str, role: Role, shape_role: Role) -> Pro
     kind = spec.kind(role)
     rows, cols = expected_shape(spec.config, shape_role)
     kernel = Matvec(kind.quant, rows, cols, kind.group_size)
-    return Projection(name, kernel, QuantizeQ8(cols) if kind.quant == QuantType.Q8 else None)
+    return Projection(name, kernel, QuantizeQ8(cols) if kind.quant in GROUPED else None)
 
 
 def plan_kernels(spec: ModelSpec) -> KernelSet:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from model.quant import QuantType, align16, row_stride
+from model.quant import GROUPED, QuantType, align16, row_stride
+
+
+LOWBIT = (QuantType.Q4, QuantType.TERNARY)   # values packed below a byte
 
 
 @dataclass(frozen=True)
@@ -13,22 +16,30 @@ class Matvec:
     quant: QuantType
     rows: int
     cols: int
-    group_size: int = 0      # q8 only
-
-    template = "matvec.c.jinja"
+    group_size: int = 0      # q8/q4/ternary only
 
     def __post_init__(self) -> None:
-        if self.quant not in (QuantType.F32, QuantType.F16, QuantType.Q8):
+        if self.quant not in (QuantType.F32, QuantType.F16, *GROUPED):
             raise ValueError(f"no matvec kernel for quant type {self.quant.name.lower()}")
-        if self.quant == QuantType.Q8 and (self.group_size <= 0 or self.cols % self.group_size):
-            raise ValueError(f"q8 group size {self.group_size} does not divide {self.cols}")
+        if self.quant in GROUPED and (self.group_size <= 0 or self.cols % self.group_size):
+            raise ValueError(f"{self.quant_name} group size {self.group_size} does not divide {self.cols}")
+
+    @property
+    def template(self) -> str:
+        """q4 and ternary kernels have their own template (unpacking the values)."""
+        return "matvec_lowbit.c.jinja" if self.quant in LOWBIT else "matvec.c.jinja"
+
+    @property
+    def int_activations(self) -> bool:
+        """True when x comes quantized (xq, xs), as for q8."""
+        return self.quant in GROUPED
 
     @property
     def quant_name(self) -> str:
         return self.quant.name.lower()
 
     def symbol(self) -> str:
-        group = f"_g{self.group_size}" if self.quant == QuantType.Q8 else ""
+        group = f"_g{self.group_size}" if self.quant in GROUPED else ""
         return f"matvec_{self.quant_name}_{self.rows}x{self.cols}{group}"
 
     def macs(self) -> int:
@@ -47,8 +58,20 @@ class Matvec:
 
     @property
     def scale_bytes(self) -> int:
-        """Bytes of a q8 row before its int8 values: scales padded to 16."""
+        """Bytes of a q8/q4/ternary row before its values: scales padded to 16."""
         return align16(4 * self.n_groups)
+
+    @property
+    def mmi_blocks(self) -> int:
+        """16-column blocks per group the R5900 MMI variant takes (templates/matvec_mmi.c.jinja);
+        0: no MMI variant. Each block is one `lq` of weights, so every group must start
+        16-byte aligned (group_size a multiple of 16), or there is one group per row and
+        the columns past the last block are a C tail."""
+        if self.quant != QuantType.Q8 or self.group_size < 16:
+            return 0
+        if self.group_size % 16 and self.n_groups > 1:
+            return 0
+        return self.group_size // 16
 
 
 @dataclass(frozen=True)
@@ -76,14 +99,16 @@ class Embedding:
     dim: int
     group_size: int = 0
 
-    template = "embedding.c.jinja"
+    @property
+    def template(self) -> str:
+        return "embedding_lowbit.c.jinja" if self.quant in LOWBIT else "embedding.c.jinja"
 
     @property
     def quant_name(self) -> str:
         return self.quant.name.lower()
 
     def symbol(self) -> str:
-        group = f"_g{self.group_size}" if self.quant == QuantType.Q8 else ""
+        group = f"_g{self.group_size}" if self.quant in GROUPED else ""
         return f"embed_{self.quant_name}_{self.dim}{group}"
 
     def macs(self) -> int:
@@ -107,7 +132,7 @@ class Projection:
     same signature whatever the quant type, so forward.c is quant-agnostic."""
     role_name: str
     kernel: Matvec
-    quantizer: QuantizeQ8 | None      # q8 only
+    quantizer: QuantizeQ8 | None      # q8, q4, ternary
 
     template = "projection.c.jinja"
 

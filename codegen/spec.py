@@ -8,7 +8,7 @@ from pathlib import Path
 
 from codegen.stream_plan import RESIDENT, StreamPlan, load_stream_plan
 from model.config import ModelConfig
-from model.quant import QuantType, row_stride
+from model.quant import GROUPED, QuantType, row_stride
 from model.weights import NORM_ROLES, Role, execution_order, expected_shape
 
 DEFAULT_CONTEXT = 512     # KV cache positions unless asked otherwise (capped at max_seq_len)
@@ -18,7 +18,7 @@ SECTOR = 2048
 @dataclass(frozen=True)
 class TensorKind:
     quant: QuantType
-    group_size: int       # q8 only; 0 for f32/f16
+    group_size: int       # q8/q4/ternary; 0 for f32/f16
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def spec_from_policy(name: str, model_hash: str, cfg: ModelConfig, quant: QuantT
     for role in roles:
         qt = QuantType.F32 if role in NORM_ROLES else quant
         cols = expected_shape(cfg, role)[1]
-        kinds.append((role, TensorKind(qt, (group_size or cols) if qt == QuantType.Q8 else 0)))
+        kinds.append((role, TensorKind(qt, (group_size or cols) if qt in GROUPED else 0)))
     return ModelSpec(name, model_hash, cfg, tuple(kinds), _check_context(cfg, context))
 
 
@@ -76,6 +76,7 @@ def spec_from_psnt(path: str | Path, context: int | None = None) -> ModelSpec:
 
     path = Path(path)
     psnt = read_psnt(path)
+    psnt.check_data()     # a ternary code 11 fails the build, never a run
     with open(path, "rb") as f:
         header = f.read(96)
     header_crc, = struct.unpack_from("<I", header, 12)

@@ -215,6 +215,8 @@ static uint32_t expected_row_stride(unsigned quant, uint32_t cols, uint32_t grou
     switch (quant) {
     case QUANT_F32: return 4 * cols;
     case QUANT_F16: return 2 * cols;
+    case QUANT_Q4: return ((4 * (cols / group) + 15) & ~15u) + (((cols + 1) / 2 + 15) & ~15u);
+    case QUANT_TERNARY: return ((4 * (cols / group) + 15) & ~15u) + (((cols + 3) / 4 + 15) & ~15u);
     default: return ((4 * (cols / group) + 15) & ~15u) + ((cols + 15) & ~15u);
     }
 }
@@ -232,15 +234,15 @@ static status_t check_entry(const PsntHeader *h, const PsntTensor *t, StatusDeta
         return status_fail_plain(d, ST_PSNT_ROLE, t->name);
     if (t->role == ROLE_OUTPUT && (h->flags & PSNT_FLAG_TIED))
         return status_fail_plain(d, ST_PSNT_ROLE, t->name);
-    if (t->quant > QUANT_Q8 || (is_norm(t->role) && t->quant != QUANT_F32))
-        return status_fail(d, ST_PSNT_QUANT, t->name, t->quant, is_norm(t->role) ? QUANT_F32 : QUANT_Q8);
+    if (t->quant > QUANT_TERNARY || (is_norm(t->role) && t->quant != QUANT_F32))
+        return status_fail(d, ST_PSNT_QUANT, t->name, t->quant, is_norm(t->role) ? QUANT_F32 : QUANT_TERNARY);
     expected_shape(h, t->role, &rows, &cols);
     if (t->rows != rows)
         return status_fail(d, ST_PSNT_SHAPE, t->name, t->rows, rows);
     if (t->cols != cols)
         return status_fail(d, ST_PSNT_SHAPE, t->name, t->cols, cols);
-    if (t->quant == QUANT_Q8 ? t->group_size == 0 || cols % t->group_size : t->group_size != 0)
-        return status_fail(d, ST_PSNT_GROUP, t->name, t->group_size, t->quant == QUANT_Q8 ? cols : 0);
+    if (t->quant >= QUANT_Q8 ? t->group_size == 0 || cols % t->group_size : t->group_size != 0)
+        return status_fail(d, ST_PSNT_GROUP, t->name, t->group_size, t->quant >= QUANT_Q8 ? cols : 0);
     stride = expected_row_stride(t->quant, cols, t->group_size);
     if (t->row_stride != stride)
         return status_fail(d, ST_PSNT_STRIDE, t->name, t->row_stride, stride);

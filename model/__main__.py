@@ -1,4 +1,4 @@
-"""python -m model convert MODEL OUT [--quant q8] [--group N] [--ram 32M --context N --kv f32 --device ps2-cd]
+"""python -m model convert MODEL OUT [--quant q8[:G][,ROLE=QUANT[:G]...]] [--group N] [--ram 32M --context N --kv f32 --device ps2-cd]
    python -m model plan PSNT|MODEL [--ram 32M] [--context N] [--kv f32] [--device ps2-cd]
                         [--elf BOOT.elf] [--png out.png]
    python -m model inspect FILE.psnt
@@ -14,8 +14,10 @@ from pathlib import Path
 
 from model.inspect import inspect_psnt
 from model.psnt import QuantPolicy, write_psnt
-from model.quant import parse_quant
 
+QUANT_HELP = ("f32, f16, q8, q4 or ternary, with an optional :GROUP, then optional per-role "
+              "overrides ROLE=QUANT[:GROUP], ROLE one of embed, attn, ffn, output, wq..w3; "
+              "e.g. 'q8,ffn=q4:32' (default q8)")
 PLAN_OPTIONS = ("ram", "context", "kv", "device")
 
 
@@ -48,7 +50,7 @@ def convert(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     model = load_model(args.model)
     loaded = time.perf_counter()
-    policy = QuantPolicy(default=parse_quant(args.quant), group_size=args.group)
+    policy = QuantPolicy.parse(args.quant, args.group)
     plan = None
     if any(getattr(args, o) is not None for o in PLAN_OPTIONS):
         from model.plan import make_plan
@@ -65,8 +67,7 @@ def convert(args: argparse.Namespace) -> None:
             raise
     done = time.perf_counter()
     worst = max(report.max_error.items(), key=lambda kv: kv[1])
-    print(f"wrote {report.path}: {report.file_size / 1e6:.1f} MB, {args.quant}"
-          f"{f' group {args.group}' if args.group else ''}; load {loaded - start:.1f} s, "
+    print(f"wrote {report.path}: {report.file_size / 1e6:.1f} MB, {policy.describe()}; load {loaded - start:.1f} s, "
           f"write {done - loaded:.1f} s; worst quantization error {worst[1]:.4g} in {worst[0]}")
     if plan:
         print(f"wrote {plan_path(args.out)}: {plan.resident_bytes / 1e6:.2f} MB resident, "
@@ -89,7 +90,7 @@ def plan_command(args: argparse.Namespace) -> None:
         from model.vocab_section import vocab_to_section
         model = load_model(source)
         cfg, name = model.config, model.name
-        shapes = QuantPolicy(default=parse_quant(args.quant), group_size=args.group)
+        shapes = QuantPolicy.parse(args.quant, args.group)
         tok = len(vocab_to_section(model.vocab))
     kwargs = dict(_plan_kwargs(args), tokenizer_bytes=tok, model=name)
     plan = make_plan(cfg, shapes, **kwargs)
@@ -123,8 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("convert", help="convert a model (name or path) to PSNT")
     c.add_argument("model", help="built-in name, HF directory, .gguf file or llama2.c checkpoint")
     c.add_argument("out", help="output .psnt path")
-    c.add_argument("--quant", default="q8", help="f32, f16 or q8 (default q8)")
-    c.add_argument("--group", type=int, default=0, help="q8 group size (0 = one scale per row)")
+    c.add_argument("--quant", default="q8", help=QUANT_HELP)
+    c.add_argument("--group", type=int, default=0,
+                   help="group size of the default quant type when --quant gives none (0 = one scale per row)")
     _add_plan_options(c)
     p = sub.add_parser("plan", help="print the residency plan and predicted times; write a timeline PNG")
     p.add_argument("source", help="a .psnt file, or a model (built-in name or path) with --quant/--group")

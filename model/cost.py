@@ -74,6 +74,10 @@ class Function:
                    if loop.start <= a <= loop.end and re.match(r"^l(b|bu|h|hu|w|wc1|d|q)$", m))
 
 
+    def count_in(self, loop: Loop, mnemonic: str) -> int:
+        return sum(1 for a, m, _ in self.instructions if loop.start <= a <= loop.end and m == mnemonic)
+
+
 _INSN = re.compile(r"^\s+([0-9a-f]+):\s+(\S+)\s*(.*)$")
 _HEAD = re.compile(r"^([0-9a-f]+) <(.+)>:$")
 _TARGET = re.compile(r"\b([0-9a-f]+) <([^>+]+)(?:\+0x[0-9a-f]+)?>")
@@ -103,10 +107,23 @@ def disassemble(elf_path: str | Path, objdump: str | None = None) -> dict[str, F
             continue
         m = _INSN.match(line)
         if m and current is not None:
-            current.instructions.append((int(m.group(1), 16), m.group(2), m.group(3)))
+            mnem, ops = m.group(2), m.group(3)
+            if mnem == ".word":        # objdump's MIPS III view shows R5900 MMI as .word
+                mnem = _r5900_name(int(ops.split()[0], 16))
+            current.instructions.append((int(m.group(1), 16), mnem, ops))
     for f in funcs.values():
         f.loops = _loops(f)
     return _with_aliases(funcs, elf_path)
+
+
+def _r5900_name(word: int) -> str:
+    """The R5900-only instructions the kernels use (docs/KERNELS.md); others stay '.word'."""
+    op, funct, sa = word >> 26, word & 0x3F, (word >> 6) & 0x1F
+    if op in (0x1E, 0x1F):
+        return "lq" if op == 0x1E else "sq"
+    if op == 0x1C and funct == 0x09 and sa == 0x10:
+        return "pmaddh"
+    return ".word"
 
 
 def _with_aliases(funcs: dict[str, Function], elf_path: str | Path) -> dict[str, Function]:
@@ -189,12 +206,27 @@ def loop_count(funcs: dict[str, Function], symbol: str, elements: float,
             total = times * (loop.exclusive() + sum(_callee_cost(funcs, c) for c in loop.calls))
             return total + sum(run(c, elements if not c.children else times) for c in loop.children)
         unroll = max(1, f.loads_in(loop) // per_elem_loads) if per_elem_loads else 1
+        if f.count_in(loop, "pmaddh"):          # MMI: 8 multiply-adds per pmaddh
+            unroll = 8 * f.count_in(loop, "pmaddh")
         trips = times / unroll
         return trips * (loop.body + sum(_callee_cost(funcs, c) for c in loop.calls))
 
     outside = f.static - sum(l.body for l in f.loops)
     total = outside + sum(run(l, outer if l.children else elements) for l in f.loops)
     return KernelCount(symbol, f.static, total, "loops")
+
+
+def twin_counts(funcs: dict[str, Function]) -> list[tuple[str, float, float]]:
+    """(kernel, instructions per row of its C twin, of its MMI variant) for every q8
+    matvec of the ELF that has both (docs/KERNELS.md)."""
+    out = []
+    for name in sorted(funcs):
+        m = re.fullmatch(r"(matvec_q8_(\d+)x(\d+)_g\d+)_rows_c", name)
+        if m and m.group(1) + "_rows" in funcs:
+            cols = int(m.group(3))
+            per_row = [loop_count(funcs, s, cols, 1, 2).per_call for s in (name, m.group(1) + "_rows")]
+            out.append((m.group(1), per_row[0], per_row[1]))
+    return out
 
 
 def kernel_symbols(header: str | Path) -> list[str]:
@@ -220,10 +252,12 @@ class ComputeModel:
     """Per-stage instruction counts of one token, from the ELF's kernels when it is
     given, else from the formulas alone (1 instruction per MAC, marked 'formula')."""
 
-    def __init__(self, cfg: ModelConfig, funcs: dict[str, Function] | None = None):
+    def __init__(self, cfg: ModelConfig, funcs: dict[str, Function] | None = None,
+                 kernels: str = "mmi"):
         self.cfg = cfg
         self.funcs = funcs or {}
         self.methods: dict[str, str] = {}
+        self.kernels = kernels     # "mmi": the matvecs the PS2 runs; "c": their C twins
 
     @property
     def from_elf(self) -> bool:
@@ -248,8 +282,11 @@ class ComputeModel:
 
     def matvec(self, quant: str, rows: int, cols: int) -> float:
         q = self._count(rf"quantize_q8_{cols}", cols, fallback=12 * cols) if quant == "q8" else 0
-        return q + self._count(rf"matvec_{quant}_{rows}x{cols}(_g\d+)?(_rows)?", rows * cols, rows,
-                               loads=2, fallback=7 * rows * cols)
+        pattern = rf"matvec_{quant}_{rows}x{cols}(_g\d+)?(_rows)?"
+        twin = rf"matvec_{quant}_{rows}x{cols}(_g\d+)?_rows_c"    # the C twin of an MMI kernel
+        if self.kernels == "c" and self.funcs and self._find(twin):
+            pattern = twin
+        return q + self._count(pattern, rows * cols, rows, loads=2, fallback=7 * rows * cols)
 
     def stages(self, plan: Plan, position: int) -> list[Stage]:
         """Every stage of one token at `position` (0-based), in execution order."""

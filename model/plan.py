@@ -91,7 +91,7 @@ def shapes_from_policy(cfg: ModelConfig, policy: Any) -> list[TensorShape]:
         rows, cols = expected_shape(cfg, role)
         qt = policy.quant_for(role)
         out.append(TensorShape(tensor_name(role, layer), role, layer, qt, rows, cols,
-                               row_stride(qt, cols, policy.group_for(qt, cols))))
+                               row_stride(qt, cols, policy.group_for(qt, cols, role))))
     return out
 
 

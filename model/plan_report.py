@@ -100,6 +100,10 @@ def format_report(plan: Plan, times: dict[str, TokenTime], trade: list[TradeRow]
     formula = sorted(k for k, m in compute.methods.items() if m == "formula")
     if formula:
         lines.append("  from formulas, not the ELF: " + ", ".join(formula))
+    if compute.funcs:
+        from model.cost import twin_counts
+        for name, c, mmi in twin_counts(compute.funcs):
+            lines.append(f"  {name}: {mmi:.0f} instructions a row (MMI), C twin {c:.0f} ({c / mmi:.1f}x)")
     lines.append(f"\ncontext vs resident weights (RAM {plan.ram_bytes / 2**20:g} MiB, {plan.device}):")
     lines.append(f"  {'context':>7} {'KV':>4} {'KV MB':>8} {'resident MB':>12} {'MB/token':>9} "
                  f"{'seeks':>5} {'disc s/token':>12}")

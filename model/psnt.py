@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from model.config import ModelConfig
-from model.quant import SUPPORTED, QuantizedQ8, QuantType, pack_rows, row_stride, unpack_rows
+from model.quant import (GROUPED, SUPPORTED, QuantDataError, QuantizedQ8, QuantType, pack_rows,
+                         parse_quant, row_stride, unpack_rows)
 from model.vocab import Vocab
 from model.vocab_section import vocab_from_section, vocab_to_section
 from model.weights import NORM_ROLES, LlamaModel, Role, execution_order, expected_shape, tensor_name
@@ -40,26 +41,86 @@ def sector_align(n: int) -> int:
     return (n + SECTOR - 1) // SECTOR * SECTOR
 
 
+# QUANT=... role names: each names one or more roles (docs/FORMAT.md "Quantization policy").
+POLICY_ROLES: dict[str, tuple[Role, ...]] = {
+    "embed": (Role.TOK_EMBEDDINGS,),
+    "attn": (Role.WQ, Role.WK, Role.WV, Role.WO),
+    "ffn": (Role.W1, Role.W2, Role.W3),
+    "output": (Role.OUTPUT,),
+    **{r.name.lower(): (r,) for r in (Role.WQ, Role.WK, Role.WV, Role.WO, Role.W1, Role.W2, Role.W3)},
+}
+
+
 @dataclass(frozen=True)
 class QuantPolicy:
-    """Quant type of each role (norms are always f32) and the q8 group size
-    (0 = one scale per row)."""
+    """Quant type of each role (norms are always f32) and the group size of the
+    q8/q4/ternary ones (0 = one scale per row): `group_size` for the default,
+    `groups` per role for the roles in `per_role`."""
     default: QuantType = QuantType.Q8
     per_role: dict[Role, QuantType] = field(default_factory=dict)
     group_size: int = 0
+    groups: dict[Role, int] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str, group_size: int = 0) -> "QuantPolicy":
+        """`q8`, `q4:32`, or a default then role overrides: `q8,ffn=q4:64,attn=q8,embed=q8`.
+        Roles: embed (the token embedding, also the output when tied), attn (wq wk wv
+        wo), ffn (w1 w2 w3), output, or one matrix (wq ... w3). `:N` is the group
+        size (0 or absent = one scale per row); group_size is the default's
+        group when its own has none (the --group option)."""
+        parts = [p.strip() for p in text.split(",")]
+        if not parts or not parts[0] or "=" in parts[0]:
+            raise ValueError(f"quant policy {text!r} must start with a quant type, e.g. q8 or q4:32")
+
+        def quant_group(spec: str, default_group: int) -> tuple[QuantType, int]:
+            name, _, group = spec.partition(":")
+            qt = parse_quant(name.strip())
+            try:
+                g = int(group) if group else default_group
+            except ValueError:
+                raise ValueError(f"quant policy {text!r}: group size {group!r} is not a number") from None
+            if g < 0:
+                raise ValueError(f"quant policy {text!r}: group size {g} is negative")
+            if g and qt not in GROUPED:
+                raise ValueError(f"quant policy {text!r}: {qt.name.lower()} has no group size")
+            return qt, g
+
+        default, default_group = quant_group(parts[0], group_size)
+        per_role: dict[Role, QuantType] = {}
+        groups: dict[Role, int] = {}
+        for part in parts[1:]:
+            key, eq, spec = part.partition("=")
+            key = key.strip().lower()
+            if not eq or key not in POLICY_ROLES:
+                raise ValueError(f"quant policy {text!r}: {part!r} is not ROLE=QUANT[:GROUP]; "
+                                 f"roles: {', '.join(POLICY_ROLES)}")
+            qt, g = quant_group(spec, 0)
+            for role in POLICY_ROLES[key]:
+                per_role[role], groups[role] = qt, g
+        return cls(default, per_role, default_group, groups)
 
     def quant_for(self, role: Role) -> QuantType:
         if role in NORM_ROLES:
             return QuantType.F32
         return self.per_role.get(role, self.default)
 
-    def group_for(self, qt: QuantType, cols: int) -> int:
-        if qt != QuantType.Q8:
+    def group_for(self, qt: QuantType, cols: int, role: Role | None = None) -> int:
+        if qt not in GROUPED:
             return 0
-        group = self.group_size or cols
+        group = (self.groups.get(role, 0) if role in self.per_role else self.group_size) or cols
         if cols % group:
-            raise ValueError(f"q8 group size {group} does not divide the row length {cols}")
+            raise ValueError(f"{qt.name.lower()} group size {group} does not divide the row length "
+                             f"{cols}" + (f" of {role.name.lower()}" if role is not None else ""))
         return group
+
+    def describe(self) -> str:
+        """The policy in QUANT= syntax."""
+        def one(qt: QuantType, g: int) -> str:
+            return qt.name.lower() + (f":{g}" if g else "")
+        parts = [one(self.default, self.group_size)]
+        parts += [f"{'embed' if r == Role.TOK_EMBEDDINGS else r.name.lower()}={one(q, self.groups.get(r, 0))}"
+                  for r, q in sorted(self.per_role.items())]
+        return ",".join(parts)
 
 
 @dataclass(frozen=True)
@@ -105,14 +166,24 @@ class PsntFile:
         return data
 
     def load(self, name: str) -> np.ndarray | QuantizedQ8:
-        """f32 array for f32/f16 tensors (1-D for norms), QuantizedQ8 for q8."""
+        """f32 array for f32/f16 tensors (1-D for norms), QuantizedQ8 for q8/q4/ternary."""
         e = self.entry(name)
-        value = unpack_rows(e.quant, self.raw(e), e.rows, e.cols, e.group_size)
+        try:
+            value = unpack_rows(e.quant, self.raw(e), e.rows, e.cols, e.group_size)
+        except QuantDataError as err:
+            raise PsntError(f"{self.path}: tensor {e.name!r}: {err}") from None
         return value[0] if e.role in NORM_ROLES else value
 
     def load_f32(self, name: str) -> np.ndarray:
         value = self.load(name)
         return value.dequantize() if isinstance(value, QuantizedQ8) else value
+
+    def check_data(self) -> None:
+        """Read every q4/ternary tensor and check its values (a ternary code 11 is
+        rejected): the build runs this, so a bad value fails there, not at run time."""
+        for e in self.entries:
+            if e.quant in (QuantType.Q4, QuantType.TERNARY):
+                self.load(e.name)
 
     def to_model(self) -> LlamaModel:
         """All weights dequantized to f32."""
@@ -179,7 +250,7 @@ def write_psnt(path: str | os.PathLike, model: LlamaModel, policy: QuantPolicy,
                 name = tensor_name(role, layer)
                 rows, cols = expected_shape(cfg, role)
                 qt = policy.quant_for(role)
-                group = policy.group_for(qt, cols)
+                group = policy.group_for(qt, cols, role)
                 data, errors[name] = pack_rows(qt, model.weights[name].reshape(rows, cols), group)
                 f.write(data)
                 f.write(bytes(sector_align(len(data)) - len(data)))
@@ -230,10 +301,10 @@ def _check_entry(path: Path, cfg: ModelConfig, e: TensorEntry, file_size: int) -
     if (e.rows, e.cols) != want:
         raise fail(f"shape {e.rows}x{e.cols} contradicts the header, which implies {want[0]}x{want[1]}")
     if e.quant not in SUPPORTED:
-        raise fail(f"quant type {e.quant.name.lower()} is reserved in PSNT v1")
+        raise fail(f"quant type {e.quant.name.lower()} is not supported by this reader")
     if e.role in NORM_ROLES and e.quant != QuantType.F32:
         raise fail("norm weights must be f32")
-    if e.quant == QuantType.Q8 and (e.group_size == 0 or e.cols % e.group_size):
+    if e.quant in GROUPED and (e.group_size == 0 or e.cols % e.group_size):
         raise fail(f"group size {e.group_size} does not divide the row length {e.cols}")
     stride = row_stride(e.quant, e.cols, e.group_size)
     if e.row_stride != stride or e.size != e.rows * stride:

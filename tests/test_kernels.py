@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "site_scons"))
 from codegen.kernels import plan_kernels, render_all  # noqa: E402
 from codegen.spec import ModelSpec, spec_from_policy  # noqa: E402
 from model.config import ModelConfig  # noqa: E402
-from model.quant import (QuantType, matvec_q8, pack_rows, quantize_activation_q8,  # noqa: E402
+from model.quant import (GROUPED, QuantType, matvec_q8, pack_rows, quantize_activation_q8,  # noqa: E402
                          unpack_q8, unpack_rows)
 from model import mathf  # noqa: E402
 from model.reference import matvec_f32, rmsnorm, rope, rope_tables, silu, softmax  # noqa: E402
@@ -42,8 +42,16 @@ CASES = {   # name -> spec; odd shapes: rows/cols not multiples of 4 or 16
     "odd_q8": spec_from_policy("odd", "test", ODD, QuantType.Q8),
     "odd_f32": spec_from_policy("odd", "test", ODD, QuantType.F32),
     "odd_f16": spec_from_policy("odd", "test", ODD, QuantType.F16),
+    # q4 and ternary: the same integer arithmetic as q8, values unpacked from nibbles
+    # or 2-bit codes; odd shapes leave a partial byte at the end of a row
+    "smollm2_q4_g32": spec_from_policy("smollm2-shape", "test", SMOLLM2, QuantType.Q4, 32),
+    "smollm2_ternary": spec_from_policy("smollm2-shape", "test", SMOLLM2, QuantType.TERNARY),
+    "odd_q4_g6": spec_from_policy("odd", "test", ODD, QuantType.Q4, 6),
+    "odd_q4": spec_from_policy("odd", "test", ODD, QuantType.Q4),
+    "odd_ternary": spec_from_policy("odd", "test", ODD, QuantType.TERNARY),
+    "odd_ternary_g2": spec_from_policy("odd", "test", ODD, QuantType.TERNARY, 2),
 }
-KIND = {QuantType.Q8: "MATVEC_Q8", QuantType.F32: "MATVEC_F32", QuantType.F16: "MATVEC_F16"}
+KIND = {QuantType.Q8: "MATVEC_Q8", QuantType.Q4: "MATVEC_Q8", QuantType.TERNARY: "MATVEC_Q8", QuantType.F32: "MATVEC_F32", QuantType.F16: "MATVEC_F16"}
 SANITIZER_ENV = {"ASAN_OPTIONS": "detect_leaks=0:exitcode=86", "UBSAN_OPTIONS": "exitcode=87"}
 
 
@@ -141,10 +149,10 @@ def test_matvec_kernels(driver):
         w = rng.standard_normal((m.rows, m.cols)).astype(F32)
         x = rng.standard_normal(m.cols).astype(F32)
         packed, _ = pack_rows(m.quant, w, m.group_size)
-        if m.quant == QuantType.Q8:
+        if m.quant in GROUPED:
             xq, xs = quantize_activation_q8(x)
             got = np.frombuffer(driver(m.symbol(), packed, xq.astype(np.int16), np.float32(xs)), F32)
-            want = matvec_q8(unpack_q8(packed, m.rows, m.cols, m.group_size), x)
+            want = matvec_q8(unpack_q8(packed, m.rows, m.cols, m.group_size, m.quant), x)
             np.testing.assert_array_equal(got, want)      # bit-exact
         else:
             got = np.frombuffer(driver(m.symbol(), packed, x), F32)
@@ -179,8 +187,9 @@ def test_projections_match_reference_matvec(driver):
         x = (rng.standard_normal(m.cols) * 2).astype(F32)
         packed, _ = pack_rows(m.quant, w, m.group_size)
         got = np.frombuffer(driver(p.symbol(), packed, x), F32)
-        if m.quant == QuantType.Q8:
-            np.testing.assert_array_equal(got, matvec_q8(unpack_q8(packed, m.rows, m.cols, m.group_size), x))
+        if m.quant in GROUPED:
+            np.testing.assert_array_equal(
+                got, matvec_q8(unpack_q8(packed, m.rows, m.cols, m.group_size, m.quant), x))
         else:
             wf = np.frombuffer(packed, "<f2" if m.quant == QuantType.F16 else "<f4").reshape(m.rows, m.cols)
             np.testing.assert_array_equal(got, matvec_f32(wf.astype(F32), x))
@@ -193,8 +202,8 @@ def test_embedding_exact(driver):
     packed, _ = pack_rows(e.quant, table, e.group_size)
     for token in range(3):
         got = np.frombuffer(driver(e.symbol(), packed, u32(token)), F32)
-        if e.quant == QuantType.Q8:
-            qt = unpack_q8(packed, 3, e.dim, e.group_size)
+        if e.quant in GROUPED:
+            qt = unpack_q8(packed, 3, e.dim, e.group_size, e.quant)
             want = (qt.q[token].reshape(-1, e.group_size).astype(F32) * qt.scales[token][:, None]).reshape(-1)
         else:
             want = np.frombuffer(packed, "<f2" if e.quant == QuantType.F16 else "<f4").reshape(3, e.dim)[token].astype(F32)
@@ -300,3 +309,25 @@ def test_generated_c_matches_golden(request):
         assert path.is_file(), f"{path} missing: run pytest tests/test_kernels.py --update-golden"
         assert path.read_text() == text, (f"generated {name} differs from {path}; review the "
                                           "diff and run pytest --update-golden if intended")
+
+
+def test_lowbit_matvec_every_value(driver):
+    """q4 and ternary kernels decode every value a file may hold (q4 -8 included,
+    which the writer never produces) exactly as model/quant.py does."""
+    from model.quant import QuantizedQ8, pack_quantized
+    for m in driver.ks.matvecs:
+        if m.quant not in (QuantType.Q4, QuantType.TERNARY):
+            continue
+        rng = rng_for(m.symbol() + "codes")
+        lo, hi = (-8, 7) if m.quant == QuantType.Q4 else (-1, 1)
+        q = rng.integers(lo, hi + 1, (m.rows, m.cols)).astype(np.int8)
+        scales = rng.random((m.rows, m.n_groups)).astype(F32)
+        w = QuantizedQ8(q, scales, m.group_size, m.quant)
+        packed = pack_quantized(w)
+        assert len(packed) == m.rows * m.row_stride
+        x = rng.standard_normal(m.cols).astype(F32)
+        xq, xs = quantize_activation_q8(x)
+        got = np.frombuffer(driver(m.symbol(), packed, xq.astype(np.int16), np.float32(xs)), F32)
+        back = unpack_q8(packed, m.rows, m.cols, m.group_size, m.quant)
+        np.testing.assert_array_equal(back.q, q)
+        np.testing.assert_array_equal(got, matvec_q8(w, x))

@@ -140,10 +140,88 @@ def test_unknown_quant_type(good_file):
         read_psnt(bad)
 
 
-def test_reserved_quant_type(good_file):
+def test_quant_type_disagreeing_with_stride(good_file):
     bad = fix_table_crc(patched(good_file, SECTOR + 64 * 2 + 33, bytes([QuantType.Q4])))
-    with pytest.raises(PsntError, match="q4 is reserved"):
+    with pytest.raises(PsntError, match="layers.0.wq.*disagree with quant type q4"):
         read_psnt(bad)
+
+
+# ------------------------------------------------------------------ q4, ternary, policies
+
+@pytest.mark.parametrize("policy", ["q4", "q4:16", "ternary", "ternary:8", "q8,ffn=q4:32,attn=ternary",
+                                    "f16,embed=q8:16,wq=q4:2,w2=ternary:48"])
+def test_round_trip_lowbit(tmp_path, tiny_model, policy):
+    path = tmp_path / "m.psnt"
+    pol = QuantPolicy.parse(policy)
+    report = write_psnt(path, tiny_model, pol)
+    psnt = read_psnt(path)
+    psnt.check_data()
+    for e in psnt.entries:
+        assert e.quant == pol.quant_for(e.role)
+        assert e.group_size == pol.group_for(e.quant, e.cols, e.role)
+        got, want = psnt.load_f32(e.name), tiny_model.weights[e.name]
+        assert np.abs(got - want).max() <= report.max_error[e.name] + 1e-7
+        if e.quant in (QuantType.Q4, QuantType.TERNARY):
+            q = psnt.load(e.name)
+            assert isinstance(q, QuantizedQ8) and q.quant == e.quant
+            assert q.q.min() >= (-7 if e.quant == QuantType.Q4 else -1)
+            assert q.q.max() <= (7 if e.quant == QuantType.Q4 else 1)
+    text = inspect_psnt(str(path))
+    assert "0 with CRC errors" in text
+    for role, qt in psnt.role_quant.items():
+        assert f"{role.name.lower()}={qt.name.lower()}" in text
+
+
+def test_policy_parse():
+    p = QuantPolicy.parse("q8,ffn=q4:64,attn=q8,embed=q8")
+    assert p.default == QuantType.Q8 and p.group_size == 0
+    assert p.quant_for(Role.W2) == QuantType.Q4 and p.group_for(QuantType.Q4, 128, Role.W2) == 64
+    assert p.quant_for(Role.WO) == QuantType.Q8 and p.group_for(QuantType.Q8, 128, Role.WO) == 128
+    assert p.quant_for(Role.FFN_NORM) == QuantType.F32
+    assert QuantPolicy.parse("q4:32").group_for(QuantType.Q4, 64, Role.WQ) == 32
+    assert QuantPolicy.parse("q8", group_size=16).group_size == 16
+    assert QuantPolicy.parse(p.describe()) == p
+    for bad, msg in [("q9", "unknown quant type"), ("ffn=q4", "must start with a quant type"),
+                     ("q8,mlp=q4", "not ROLE=QUANT"), ("q8,ffn=q4:x", "not a number"),
+                     ("f16:32", "has no group size"), ("", "must start")]:
+        with pytest.raises(ValueError, match=msg):
+            QuantPolicy.parse(bad)
+
+
+def test_group_not_dividing_fails_write(tmp_path, tiny_model):
+    with pytest.raises(ValueError, match="q4 group size 40 does not divide the row length 64"):
+        write_psnt(tmp_path / "m.psnt", tiny_model, QuantPolicy.parse("q8,attn=q4:40"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_group_not_dividing_in_file(tmp_path, tiny_model):
+    path = tmp_path / "m.psnt"
+    write_psnt(path, tiny_model, QuantPolicy.parse("q4:16"))
+    bad = fix_table_crc(patched(path, SECTOR + 64 * 2 + 44, struct.pack("<I", 24)))
+    with pytest.raises(PsntError, match="layers.0.wq.*group size 24 does not divide the row length 64"):
+        read_psnt(bad)
+
+
+def test_ternary_code_11_is_rejected(tmp_path, tiny_model):
+    """A ternary code 11 (no value) fails the reader and code generation (the
+    build), so it never reaches a runtime."""
+    from codegen.spec import spec_from_psnt
+    path = tmp_path / "m.psnt"
+    write_psnt(path, tiny_model, QuantPolicy.parse("q8,ffn=ternary:32"))
+    psnt = read_psnt(path)
+    e = psnt.entry("layers.1.w3")
+    blob = bytearray(path.read_bytes())
+    pos = e.offset + e.row_stride * 5 + 16 + 3       # row 5: 2 scales (16 bytes), then codes
+    blob[pos] |= 0b11 << 4                          # column 14
+    table = SECTOR + 64 * [x.name for x in psnt.entries].index(e.name)
+    struct.pack_into("<I", blob, table + 56, zlib.crc32(bytes(blob[e.offset:e.offset + e.size])))
+    path.write_bytes(bytes(blob))
+    fix_table_crc(path)
+    bad = read_psnt(path)
+    with pytest.raises(PsntError, match=r"layers.1.w3.*ternary value outside \{-1,0,1\} .*row 5, column 14"):
+        bad.load("layers.1.w3")
+    with pytest.raises(PsntError, match="outside"):
+        spec_from_psnt(path)
 
 
 def test_shape_contradicts_header(good_file):

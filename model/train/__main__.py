@@ -139,7 +139,7 @@ def cmd_eval(args) -> None:
     seq = min(512, model.shape.max_seq_len)
     res = {"step": ck["step"], "tokens": ck["tokens"], "heldout_tokens": len(held)}
     res["ppl_tokens"] = min(len(held) - 1, args.heldout_tokens or len(held))
-    for mode in args.modes.split(","):
+    for mode in filter(None, args.modes.split(",")):
         res[f"ppl_{mode}"] = round(perplexity(model, held, seq, mode, args.heldout_tokens or None), 4)
     if args.psnt:
         n = args.max_tokens

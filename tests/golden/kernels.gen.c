@@ -68,6 +68,12 @@ float quantize_q8_80(int16_t *xq, const float *x)
     return amax / 127.0f;
 }
 
+#include "mmi.h"
+#if PS2LLM_MMI
+#define matvec_q8_48x48_g16_rows matvec_q8_48x48_g16_rows_c
+static void matvec_q8_48x48_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs,
+                                 uint32_t n_rows) PS2LLM_KEEP;
+#endif
 /* W (n_rows <= 48, 48) q8 @ x (48,) -> out (n_rows,); x given as xq * xs.
  * A row is 3 f32 scale(s) padded to 16 bytes, then 48 int8: 64 bytes.
  * out[r] = (sum over the 3 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
@@ -91,12 +97,42 @@ NOINLINE static void matvec_q8_48x48_g16_rows(float *out, const uint8_t *w, cons
         out[r] = sum * xs;
     }
 }
+#if PS2LLM_MMI
+#undef matvec_q8_48x48_g16_rows
+
+/* The MMI variant of matvec_q8_48x48_g16_rows_c: the same integers and the same f32
+ * operations in the same order; 1 block(s) of 16 columns a group. */
+NOINLINE static void matvec_q8_48x48_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs, uint32_t n_rows)
+{
+    uint32_t r, g;
+    for (r = 0; r < n_rows; r++) {
+        const uint8_t *row = (const uint8_t *)__builtin_assume_aligned(w + (size_t)r * 64u, 16);
+        const int8_t *q = (const int8_t *)(row + 16u);
+        float sum = 0.0f;
+        for (g = 0; g < 3u; g++) {
+            const int8_t *wg = q + g * 16u;
+            const int16_t *xg = xq + g * 16u;
+            int32_t acc = q8_dot_mmi(wg, xg, 1u);
+            float scale;
+            __builtin_memcpy(&scale, row + 4u * g, 4);
+            sum += (float)acc * scale;
+        }
+        out[r] = sum * xs;
+    }
+}
+#endif
 
 void matvec_q8_48x48_g16(float *out, const uint8_t *w, const int16_t *xq, float xs)
 {
     matvec_q8_48x48_g16_rows(out, w, xq, xs, 48u);
 }
 
+#include "mmi.h"
+#if PS2LLM_MMI
+#define matvec_q8_24x48_g16_rows matvec_q8_24x48_g16_rows_c
+static void matvec_q8_24x48_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs,
+                                 uint32_t n_rows) PS2LLM_KEEP;
+#endif
 /* W (n_rows <= 24, 48) q8 @ x (48,) -> out (n_rows,); x given as xq * xs.
  * A row is 3 f32 scale(s) padded to 16 bytes, then 48 int8: 64 bytes.
  * out[r] = (sum over the 3 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
@@ -120,12 +156,42 @@ NOINLINE static void matvec_q8_24x48_g16_rows(float *out, const uint8_t *w, cons
         out[r] = sum * xs;
     }
 }
+#if PS2LLM_MMI
+#undef matvec_q8_24x48_g16_rows
+
+/* The MMI variant of matvec_q8_24x48_g16_rows_c: the same integers and the same f32
+ * operations in the same order; 1 block(s) of 16 columns a group. */
+NOINLINE static void matvec_q8_24x48_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs, uint32_t n_rows)
+{
+    uint32_t r, g;
+    for (r = 0; r < n_rows; r++) {
+        const uint8_t *row = (const uint8_t *)__builtin_assume_aligned(w + (size_t)r * 64u, 16);
+        const int8_t *q = (const int8_t *)(row + 16u);
+        float sum = 0.0f;
+        for (g = 0; g < 3u; g++) {
+            const int8_t *wg = q + g * 16u;
+            const int16_t *xg = xq + g * 16u;
+            int32_t acc = q8_dot_mmi(wg, xg, 1u);
+            float scale;
+            __builtin_memcpy(&scale, row + 4u * g, 4);
+            sum += (float)acc * scale;
+        }
+        out[r] = sum * xs;
+    }
+}
+#endif
 
 void matvec_q8_24x48_g16(float *out, const uint8_t *w, const int16_t *xq, float xs)
 {
     matvec_q8_24x48_g16_rows(out, w, xq, xs, 24u);
 }
 
+#include "mmi.h"
+#if PS2LLM_MMI
+#define matvec_q8_80x48_g16_rows matvec_q8_80x48_g16_rows_c
+static void matvec_q8_80x48_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs,
+                                 uint32_t n_rows) PS2LLM_KEEP;
+#endif
 /* W (n_rows <= 80, 48) q8 @ x (48,) -> out (n_rows,); x given as xq * xs.
  * A row is 3 f32 scale(s) padded to 16 bytes, then 48 int8: 64 bytes.
  * out[r] = (sum over the 3 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
@@ -149,12 +215,42 @@ NOINLINE static void matvec_q8_80x48_g16_rows(float *out, const uint8_t *w, cons
         out[r] = sum * xs;
     }
 }
+#if PS2LLM_MMI
+#undef matvec_q8_80x48_g16_rows
+
+/* The MMI variant of matvec_q8_80x48_g16_rows_c: the same integers and the same f32
+ * operations in the same order; 1 block(s) of 16 columns a group. */
+NOINLINE static void matvec_q8_80x48_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs, uint32_t n_rows)
+{
+    uint32_t r, g;
+    for (r = 0; r < n_rows; r++) {
+        const uint8_t *row = (const uint8_t *)__builtin_assume_aligned(w + (size_t)r * 64u, 16);
+        const int8_t *q = (const int8_t *)(row + 16u);
+        float sum = 0.0f;
+        for (g = 0; g < 3u; g++) {
+            const int8_t *wg = q + g * 16u;
+            const int16_t *xg = xq + g * 16u;
+            int32_t acc = q8_dot_mmi(wg, xg, 1u);
+            float scale;
+            __builtin_memcpy(&scale, row + 4u * g, 4);
+            sum += (float)acc * scale;
+        }
+        out[r] = sum * xs;
+    }
+}
+#endif
 
 void matvec_q8_80x48_g16(float *out, const uint8_t *w, const int16_t *xq, float xs)
 {
     matvec_q8_80x48_g16_rows(out, w, xq, xs, 80u);
 }
 
+#include "mmi.h"
+#if PS2LLM_MMI
+#define matvec_q8_48x80_g16_rows matvec_q8_48x80_g16_rows_c
+static void matvec_q8_48x80_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs,
+                                 uint32_t n_rows) PS2LLM_KEEP;
+#endif
 /* W (n_rows <= 48, 80) q8 @ x (80,) -> out (n_rows,); x given as xq * xs.
  * A row is 5 f32 scale(s) padded to 32 bytes, then 80 int8: 112 bytes.
  * out[r] = (sum over the 5 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
@@ -178,12 +274,42 @@ NOINLINE static void matvec_q8_48x80_g16_rows(float *out, const uint8_t *w, cons
         out[r] = sum * xs;
     }
 }
+#if PS2LLM_MMI
+#undef matvec_q8_48x80_g16_rows
+
+/* The MMI variant of matvec_q8_48x80_g16_rows_c: the same integers and the same f32
+ * operations in the same order; 1 block(s) of 16 columns a group. */
+NOINLINE static void matvec_q8_48x80_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs, uint32_t n_rows)
+{
+    uint32_t r, g;
+    for (r = 0; r < n_rows; r++) {
+        const uint8_t *row = (const uint8_t *)__builtin_assume_aligned(w + (size_t)r * 112u, 16);
+        const int8_t *q = (const int8_t *)(row + 32u);
+        float sum = 0.0f;
+        for (g = 0; g < 5u; g++) {
+            const int8_t *wg = q + g * 16u;
+            const int16_t *xg = xq + g * 16u;
+            int32_t acc = q8_dot_mmi(wg, xg, 1u);
+            float scale;
+            __builtin_memcpy(&scale, row + 4u * g, 4);
+            sum += (float)acc * scale;
+        }
+        out[r] = sum * xs;
+    }
+}
+#endif
 
 void matvec_q8_48x80_g16(float *out, const uint8_t *w, const int16_t *xq, float xs)
 {
     matvec_q8_48x80_g16_rows(out, w, xq, xs, 48u);
 }
 
+#include "mmi.h"
+#if PS2LLM_MMI
+#define matvec_q8_96x48_g16_rows matvec_q8_96x48_g16_rows_c
+static void matvec_q8_96x48_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs,
+                                 uint32_t n_rows) PS2LLM_KEEP;
+#endif
 /* W (n_rows <= 96, 48) q8 @ x (48,) -> out (n_rows,); x given as xq * xs.
  * A row is 3 f32 scale(s) padded to 16 bytes, then 48 int8: 64 bytes.
  * out[r] = (sum over the 3 group(s) of 16, in order, of f32(int32 dot) * scale) * xs */
@@ -207,6 +333,30 @@ NOINLINE static void matvec_q8_96x48_g16_rows(float *out, const uint8_t *w, cons
         out[r] = sum * xs;
     }
 }
+#if PS2LLM_MMI
+#undef matvec_q8_96x48_g16_rows
+
+/* The MMI variant of matvec_q8_96x48_g16_rows_c: the same integers and the same f32
+ * operations in the same order; 1 block(s) of 16 columns a group. */
+NOINLINE static void matvec_q8_96x48_g16_rows(float *out, const uint8_t *w, const int16_t *xq, float xs, uint32_t n_rows)
+{
+    uint32_t r, g;
+    for (r = 0; r < n_rows; r++) {
+        const uint8_t *row = (const uint8_t *)__builtin_assume_aligned(w + (size_t)r * 64u, 16);
+        const int8_t *q = (const int8_t *)(row + 16u);
+        float sum = 0.0f;
+        for (g = 0; g < 3u; g++) {
+            const int8_t *wg = q + g * 16u;
+            const int16_t *xg = xq + g * 16u;
+            int32_t acc = q8_dot_mmi(wg, xg, 1u);
+            float scale;
+            __builtin_memcpy(&scale, row + 4u * g, 4);
+            sum += (float)acc * scale;
+        }
+        out[r] = sum * xs;
+    }
+}
+#endif
 
 void matvec_q8_96x48_g16(float *out, const uint8_t *w, const int16_t *xq, float xs)
 {
