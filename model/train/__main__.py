@@ -5,7 +5,7 @@
                   [--corpus FILE ...] [--init-from CKPT] [--max-minutes M]
                   (the same command again resumes from RUN_DIR/ckpt.pt)
     eval RUN_DIR [--psnt FILE] [--max-tokens N]
-    export RUN_DIR (--hf DIR | --psnt FILE [--quant q8])
+    export RUN_DIR (--hf DIR | --psnt FILE [--quant q8 | --quant ternary,embed=q8])
     sample RUN_DIR PROMPT [--tokens 200] [--quant float|q8|ternary]
 
 The corpus is the starter corpus (../shared/corpus/smollm2-simple.jsonl.gz)
@@ -144,7 +144,7 @@ def cmd_eval(args) -> None:
     if args.psnt:
         n = args.max_tokens
         res["docs_tokens"] = n
-        for mode in ("float", "q8"):
+        for mode in ("float", "q8", "ternary"):
             res[f"docs_ppl_{mode}"] = round(torch_doc_perplexity(model, held, n, mode), 4)
         res["docs_ppl_psnt"] = round(psnt_perplexity(Path(args.psnt), held, n), 4)
     print(json.dumps(res, indent=2))
@@ -152,7 +152,6 @@ def cmd_eval(args) -> None:
 
 def cmd_export(args) -> None:
     from model.psnt import QuantPolicy, write_psnt
-    from model.quant import parse_quant
     from model.train.export import to_llama, write_hf_dir
     if not args.hf and not args.psnt:
         raise ValueError("export needs --hf DIR and/or --psnt FILE")
@@ -162,7 +161,7 @@ def cmd_export(args) -> None:
     if args.hf:
         print(f"wrote {write_hf_dir(llama, sp, Path(args.hf))}")
     if args.psnt:
-        rep = write_psnt(args.psnt, llama, QuantPolicy(default=parse_quant(args.quant)))
+        rep = write_psnt(args.psnt, llama, QuantPolicy.parse(args.quant))
         print(f"wrote {rep.path}: {rep.file_size / 1e6:.2f} MB {args.quant}")
 
 
@@ -224,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     x.add_argument("run")
     x.add_argument("--hf")
     x.add_argument("--psnt")
-    x.add_argument("--quant", default="q8")
+    x.add_argument("--quant", default="q8", help="PSNT quant policy (model/psnt.py QuantPolicy.parse); "
+                   "a ternary-trained model: ternary,embed=q8")
     x.add_argument("--name")
     s = sub.add_parser("sample", help="generate a chat answer with the torch model")
     s.add_argument("run")
