@@ -1,8 +1,6 @@
 """The kernels one model needs, and the generated files that hold them."""
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from codegen.rope import Rope
 from codegen.silu import SiluMul
 from codegen.softmax import Softmax
 from codegen.spec import ModelSpec
+from model.atomic import write_text_atomic
 from model.quant import GROUPED, QuantType
 from model.weights import Role, expected_shape
 
@@ -94,18 +93,9 @@ def render_all(spec: ModelSpec) -> dict[str, str]:
 
 def generate(spec: ModelSpec, outdir: str | Path) -> list[Path]:
     """Write the generated files into outdir, each atomically; returns their paths."""
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in render_all(spec).items():
-        path = outdir / name
-        fd, tmp = tempfile.mkstemp(prefix=name + ".", suffix=".tmp", dir=outdir)
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        path = Path(outdir) / name
+        write_text_atomic(path, text)
         written.append(path)
     return written

@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from model.atomic import write_text_atomic
 from model.inspect import inspect_psnt
 from model.psnt import QuantPolicy, write_psnt
 
@@ -24,18 +24,6 @@ PLAN_OPTIONS = ("ram", "context", "kv", "device")
 def plan_path(psnt_path: str | os.PathLike) -> Path:
     """OUT.plan.json beside OUT.psnt (build/x/model.psnt -> build/x/model.plan.json)."""
     return Path(psnt_path).with_suffix(".plan.json")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def _plan_kwargs(args: argparse.Namespace) -> dict:
@@ -61,7 +49,7 @@ def convert(args: argparse.Namespace) -> None:
     report = write_psnt(args.out, model, policy, order=list(plan.disc_order) if plan else None)
     if plan:
         try:
-            _write_atomic(plan_path(args.out), plan.to_json())
+            write_text_atomic(plan_path(args.out), plan.to_json())
         except BaseException:
             os.unlink(args.out)
             raise

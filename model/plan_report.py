@@ -4,10 +4,9 @@ device profile with a stage breakdown, the context-vs-resident trade, and a PNG
 timeline of one token (reads and compute on two lanes)."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from model.atomic import atomic_output
 from model.config import ModelConfig
 from model.cost import CPI, CPI_RANGE, ComputeModel, TokenTime, simulate
 from model.devices import DEVICES, PS2_DEVICES
@@ -155,15 +154,8 @@ def write_timeline_png(path: str | Path, tt: TokenTime, plan: Plan) -> None:
               loc="upper right", fontsize=7, ncol=7)
     ax.set_ylim(-0.6, 1.9)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp.png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+        with atomic_output(path, suffix=".tmp.png") as tmp:     # savefig picks PNG by the suffix
+            fig.savefig(tmp, dpi=110)
     finally:
         plt.close(fig)

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from model.atomic import atomic_output
 from model.config import ModelConfig
 from model.quant import (GROUPED, SUPPORTED, QuantDataError, QuantizedQ8, QuantType, pack_rows,
                          parse_quant, row_stride, unpack_rows)
@@ -241,41 +241,35 @@ def write_psnt(path: str | os.PathLike, model: LlamaModel, policy: QuantPolicy,
     entries: dict[str, bytes] = {}
     errors: dict[str, float] = {}
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.seek(data_offset)
-            offset = data_offset
-            for role, layer in data_order:
-                name = tensor_name(role, layer)
-                rows, cols = expected_shape(cfg, role)
-                qt = policy.quant_for(role)
-                group = policy.group_for(qt, cols, role)
-                data, errors[name] = pack_rows(qt, model.weights[name].reshape(rows, cols), group)
-                f.write(data)
-                f.write(bytes(sector_align(len(data)) - len(data)))
-                entries[name] = (_ENTRY.pack(
-                    name.encode("ascii"), role, qt, NO_LAYER if layer is None else layer,
-                    rows, cols, group, offset, len(data), zlib.crc32(data),
-                    row_stride(qt, cols, group)))
-                role_quant[role] = qt
-                offset += sector_align(len(data))
-            if offset >= MAX_FILE:
-                raise ValueError(f"{path}: PSNT would be {offset} bytes; the format's limit is 4 GiB")
-            table = b"".join(entries[tensor_name(r, l)] for r, l in table_order)
-            f.seek(0)
-            f.write(_header_bytes(cfg, n_tensors=len(table_order), table_crc=zlib.crc32(table),
-                                  tok_offset=tok_offset, tok_size=len(vocab_blob),
-                                  tok_crc=zlib.crc32(vocab_blob), data_offset=data_offset,
-                                  file_size=offset, role_quant=bytes(role_quant),
-                                  name=model.name))
-            f.write(table)
-            f.seek(tok_offset)
-            f.write(vocab_blob)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_output(path) as tmp, open(tmp, "wb") as f:
+        f.seek(data_offset)
+        offset = data_offset
+        for role, layer in data_order:
+            name = tensor_name(role, layer)
+            rows, cols = expected_shape(cfg, role)
+            qt = policy.quant_for(role)
+            group = policy.group_for(qt, cols, role)
+            data, errors[name] = pack_rows(qt, model.weights[name].reshape(rows, cols), group)
+            f.write(data)
+            f.write(bytes(sector_align(len(data)) - len(data)))
+            entries[name] = (_ENTRY.pack(
+                name.encode("ascii"), role, qt, NO_LAYER if layer is None else layer,
+                rows, cols, group, offset, len(data), zlib.crc32(data),
+                row_stride(qt, cols, group)))
+            role_quant[role] = qt
+            offset += sector_align(len(data))
+        if offset >= MAX_FILE:
+            raise ValueError(f"{path}: PSNT would be {offset} bytes; the format's limit is 4 GiB")
+        table = b"".join(entries[tensor_name(r, l)] for r, l in table_order)
+        f.seek(0)
+        f.write(_header_bytes(cfg, n_tensors=len(table_order), table_crc=zlib.crc32(table),
+                              tok_offset=tok_offset, tok_size=len(vocab_blob),
+                              tok_crc=zlib.crc32(vocab_blob), data_offset=data_offset,
+                              file_size=offset, role_quant=bytes(role_quant),
+                              name=model.name))
+        f.write(table)
+        f.seek(tok_offset)
+        f.write(vocab_blob)
     return WriteReport(path, offset, errors)
 
 

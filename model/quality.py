@@ -36,7 +36,7 @@ import numpy as np
 
 from model.plan import PS2_RAM, make_plan
 from model.psnt import QuantPolicy
-from model.quant import GROUPED, QUANTIZERS, QuantizedQ8, QuantType, quantize_activation_q8
+from model.quant import GROUPED, QUANTIZERS, QuantizedQ8, QuantType
 from model.tokenizer import Tokenizer
 from model.vocab_section import vocab_to_section
 from model.weights import NORM_ROLES, LlamaModel, Role, execution_order, tensor_name

@@ -1,7 +1,6 @@
 """`scons iso` and `scons run` end to end on a tiny model: the linux-mips build runs
 the disc image under qemu-mipsel and must print the host build's tokens, which
 must be the numpy reference's; broken discs give their error, never a hang."""
-import os
 import re
 import shutil
 import subprocess

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 
 BOOT_NAME = "BOOT.ELF"
@@ -27,6 +26,7 @@ def build_iso(out: str | os.PathLike, files: dict[str, str | os.PathLike | bytes
     """Write the disc atomically. `files` maps 8.3 upper-case names to a path or
     bytes; SYSTEM.CNF is added first so it sits at the start of the disc."""
     import pycdlib
+    from model.atomic import atomic_output
     out = Path(out)
     iso = pycdlib.PyCdlib()
     iso.new(interchange_level=1, vol_ident=volume_id, sys_ident="PLAYSTATION")
@@ -42,15 +42,8 @@ def build_iso(out: str | os.PathLike, files: dict[str, str | os.PathLike | bytes
                 size = os.fstat(fp.fileno()).st_size
             opened.append(fp)
             iso.add_fp(fp, size, f"/{name};1")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
-        os.close(fd)
-        try:
-            iso.write(tmp)
-            os.replace(tmp, out)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        with atomic_output(out) as tmp:
+            iso.write(str(tmp))
     finally:
         iso.close()
         for fp in opened:
