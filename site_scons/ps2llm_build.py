@@ -6,6 +6,7 @@ the runtime exactly as SCons does without importing SCons. A port is a function
 function in PORT_BUILDERS. The lead adds the ps2 and linux-mips ports there."""
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -84,6 +85,18 @@ def build_host(env, model: ModelBuild) -> dict[str, tuple[list, str]]:
     henv.AlwaysBuild(run)
     return {"host": (program, "the host build of the runtime, build/<model>/host/ps2llm"),
             "run-host": (run, "run the host build on the model with PROMPT, TOKENS, SEED, TEMP")}
+
+
+def check_quant(key, value, env) -> None:
+    """Validator of the QUANT option: model/psnt.py's policy parser is the judge."""
+    import SCons.Script
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    from model.psnt import QuantPolicy
+    try:
+        QuantPolicy.parse(value)
+    except ValueError as err:
+        SCons.Script.Exit(f"QUANT={value}: {err}")
 
 
 def run_args(env) -> str:
