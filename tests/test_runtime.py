@@ -21,7 +21,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from codegen.unicode_tables import render_unicode_tables  # noqa: E402
 from host_build import (build_forward_driver, build_runtime, first_difference,  # noqa: E402
                         forward_logits, generate_kernels)
 from model.psnt import QuantPolicy, read_psnt, write_psnt  # noqa: E402
@@ -69,13 +68,6 @@ def ids_line(out: bytes, label: str) -> list[int]:
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("runtime")
-
-
-@pytest.fixture(scope="module")
-def unicode_c(workdir) -> Path:
-    path = workdir / "unicode_tables.gen.c"
-    path.write_text(render_unicode_tables())
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,6 @@ sys.path.insert(0, str(ROOT / "site_scons" / "site_tools"))
 from codegen.kernels import generate  # noqa: E402
 from codegen.spec import spec_from_psnt  # noqa: E402
 from codegen.stream_plan import plan_path  # noqa: E402
-from codegen.unicode_tables import render_unicode_tables  # noqa: E402
 from host_build import build_runtime  # noqa: E402
 from model.plan import PlanError, make_plan, row_read_bytes  # noqa: E402
 from model.psnt import QuantPolicy, read_psnt, write_psnt  # noqa: E402
@@ -137,13 +136,6 @@ class Built:
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("streaming")
-
-
-@pytest.fixture(scope="module")
-def unicode_c(workdir) -> Path:
-    path = workdir / "unicode_tables.gen.c"
-    path.write_text(render_unicode_tables())
-    return path
 
 
 @pytest.fixture(scope="module")
