@@ -35,6 +35,14 @@ def run(env, host, capsys):
     return status, capsys.readouterr().out
 
 
+def run_configured(tmp_path, host, capsys, log_text):
+    """A BIOS file and a stand-in PCSX2 whose log is log_text, then the check."""
+    bios = tmp_path / "bios.bin"
+    bios.write_bytes(b"\0" * 16)
+    emu = stand_in(tmp_path, "pcsx2-qt", log_text)
+    return run({"PCSX2": str(emu), "PCSX2_BIOS": str(bios)}, host, capsys)
+
+
 def test_skips_naming_what_is_missing(host, capsys, monkeypatch):
     monkeypatch.delenv("PCSX2", raising=False)
     monkeypatch.delenv("PCSX2_BIOS", raising=False)
@@ -51,26 +59,17 @@ def test_missing_bios_file(host, capsys, tmp_path):
 
 
 def test_passes_when_the_disc_answers(host, capsys, tmp_path):
-    bios = tmp_path / "bios.bin"
-    bios.write_bytes(b"\0" * 16)
-    emu = stand_in(tmp_path, "pcsx2-qt", ANSWER)
-    status, out = run({"PCSX2": str(emu), "PCSX2_BIOS": str(bios)}, host, capsys)
+    status, out = run_configured(tmp_path, host, capsys, ANSWER)
     assert status == 0 and "PASSED" in out
 
 
 def test_fails_on_device_error(host, capsys, tmp_path):
-    bios = tmp_path / "bios.bin"
-    bios.write_bytes(b"\0")
-    emu = stand_in(tmp_path, "pcsx2-qt", "ps2llm: error: MODEL.PSN not found\n")
-    status, out = run({"PCSX2": str(emu), "PCSX2_BIOS": str(bios)}, host, capsys)
+    status, out = run_configured(tmp_path, host, capsys, "ps2llm: error: MODEL.PSN not found\n")
     assert status == 1 and "reported an error" in out
 
 
 def test_fails_without_output(host, capsys, tmp_path):
-    bios = tmp_path / "bios.bin"
-    bios.write_bytes(b"\0")
-    emu = stand_in(tmp_path, "pcsx2-qt", "")
-    status, out = run({"PCSX2": str(emu), "PCSX2_BIOS": str(bios)}, host, capsys)
+    status, out = run_configured(tmp_path, host, capsys, "")
     assert status == 1 and "no 'arena:' line" in out
 
 
