@@ -41,8 +41,7 @@ ee_gcc = _load("ee_gcc", ROOT / "site_scons" / "site_tools" / "ee_gcc.py")
 
 LIBC_NAMES = (
     "memcpy memmove memset memcmp memchr strlen strcmp strncmp strchr strrchr strncpy "
-    "snprintf vsnprintf sqrtf fabsf floorf ceilf roundf fmaxf fminf expf logf powf sinf cosf "
-    "tanhf __udivmoddi4 __udivdi3 __umoddi3 __divdi3 __moddi3 __clzsi2 __ctzsi2 __floatdisf "
+    "snprintf vsnprintf __udivmoddi4 __udivdi3 __umoddi3 __divdi3 __moddi3 __clzsi2 __ctzsi2 __floatdisf "
     "__floatundisf __fixsfdi __fixunssfdi"
 ).split()
 
@@ -72,7 +71,7 @@ def driver(tmp_path_factory, font_header) -> Path:
             "-fno-math-errno"]
     objs = []
     renames = [f"-D{n}=sdk_{n}" for n in LIBC_NAMES]
-    for src in ("string.c", "math.c", "format.c", "libgcc.c"):
+    for src in ("string.c", "format.c", "libgcc.c"):
         obj = out / (src + ".o")
         _run([gcc, *warn, "-ffreestanding", "-fno-builtin", "-nostdinc", "-isystem", gcc_inc,
               "-I", SDK / "libc" / "include", *renames, "-c", SDK / "libc" / src, "-o", obj])
@@ -474,93 +473,6 @@ def test_libgcc_u64_float_conversions(driver):
             assert abs(int(back) - f) <= 1, (v, f, back)
 
 
-# ---------------------------------------------------------------- math
-
-def ulp_error(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    spacing = np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
-    return np.abs(got.astype(np.float64) - ref) / spacing
-
-
-def run_math(driver, tmp_path, fn: str, x: np.ndarray) -> np.ndarray:
-    src, dst = tmp_path / f"{fn}.in", tmp_path / f"{fn}.out"
-    x.astype(np.float32).tofile(src)
-    _run([driver, "math", fn, src, dst])
-    return np.fromfile(dst, np.float32)
-
-
-def _logspace(rng, lo, hi, n):
-    return np.float32(np.exp(rng.uniform(np.log(lo), np.log(hi), n)))
-
-
-# (function, inputs, float64 reference, max ulp) — the bounds documented in
-# sdk/libc/include/math.h.
-def _cases():
-    rng = np.random.default_rng(5)
-    n = 200_000
-    exp_x = np.float32(rng.uniform(-87.0, 88.0, n))
-    log_x = np.concatenate([_logspace(rng, 1e-37, 1e37, n), np.float32(rng.uniform(0.5, 2.0, n))])
-    trig_small = np.float32(rng.uniform(-10, 10, n))
-    trig_big = np.float32(rng.uniform(-4000, 4000, n))
-    return [
-        ("expf", exp_x, lambda x: np.exp(x.astype(np.float64)), 1.0),
-        ("logf", log_x, lambda x: np.log(x.astype(np.float64)), 1.0),
-        ("sqrtf", log_x, lambda x: np.sqrt(x.astype(np.float64)), 0.5),
-        ("tanhf", np.float32(rng.uniform(-10, 10, n)), lambda x: np.tanh(x.astype(np.float64)), 3.0),
-        ("sinf", trig_small, lambda x: np.sin(x.astype(np.float64)), 2.0),
-        ("cosf", trig_small, lambda x: np.cos(x.astype(np.float64)), 2.0),
-        ("sinf", trig_big, lambda x: np.sin(x.astype(np.float64)), 2.0),
-        ("cosf", trig_big, lambda x: np.cos(x.astype(np.float64)), 2.0),
-    ]
-
-
-@pytest.mark.parametrize("case", range(8), ids=lambda i: ["expf", "logf", "sqrtf", "tanhf",
-                                                          "sinf", "cosf", "sinf_big", "cosf_big"][i])
-def test_math_accuracy(driver, tmp_path, case):
-    fn, x, ref_fn, bound = _cases()[case]
-    got = run_math(driver, tmp_path, fn, x)
-    ref = ref_fn(x)
-    err = ulp_error(got, ref)
-    if fn in ("sinf", "cosf"):  # near a zero of sin/cos, judge the absolute error instead
-        err = np.where(np.abs(ref) < 1e-3, np.abs(got - ref) / 1e-7 * bound, err)
-    worst = int(np.argmax(err))
-    print(f"{fn}: max error {err[worst]:.3f} ulp at x={x[worst]!r}")
-    assert err[worst] <= bound, f"{fn}({x[worst]!r}) = {got[worst]!r}, want {ref[worst]!r}"
-
-
-def test_powf_accuracy(driver, tmp_path):
-    rng = np.random.default_rng(6)
-    n = 200_000
-    x = _logspace(rng, 1e-3, 1e4, n)
-    y = np.float32(rng.uniform(-8, 8, n))
-    keep = np.abs(y.astype(np.float64) * np.log(x.astype(np.float64))) < 80
-    x, y = x[keep], y[keep]
-    # RoPE-like: theta ** (-2i/d)
-    x = np.concatenate([x, np.full(64, 10000.0, np.float32)])
-    y = np.concatenate([y, np.float32(-np.arange(0, 128, 2) / 128.0)])
-    pairs = np.stack([x, y], axis=1).reshape(-1)
-    got = run_math(driver, tmp_path, "powf", pairs)
-    ref = np.power(x.astype(np.float64), y.astype(np.float64))
-    err = ulp_error(got, ref)
-    worst = int(np.argmax(err))
-    print(f"powf: max error {err[worst]:.3f} ulp at x={x[worst]!r} y={y[worst]!r}")
-    assert err[worst] <= 2.0
-
-
-def test_math_special_values(driver, tmp_path):
-    got = run_math(driver, tmp_path, "expf", np.float32([100.0, -100.0, 0.0]))
-    assert got[0] == np.float32(3.4028235e38) and got[1] == 0.0 and got[2] == 1.0
-    got = run_math(driver, tmp_path, "logf", np.float32([0.0, -1.0, 1.0]))
-    assert got[0] == got[1] == np.float32(-3.4028235e38) and got[2] == 0.0
-    pairs = np.float32([-2.0, 3.0, -2.0, 2.0, -2.0, 0.5, 0.0, 2.0, 0.0, -1.0, 5.0, 0.0])
-    got = run_math(driver, tmp_path, "powf", pairs)
-    assert list(got) == [-8.0, 4.0, 0.0, 0.0, np.float32(3.4028235e38), 1.0]
-    x = np.float32([-2.5, -0.5, 0.5, 1.5, 2.4999998, -0.0, 8388609.0])
-    assert list(run_math(driver, tmp_path, "floorf", x)) == list(np.floor(x))
-    assert list(run_math(driver, tmp_path, "ceilf", x)) == list(np.ceil(x))
-    assert list(run_math(driver, tmp_path, "roundf", x)) == [-3.0, -1.0, 1.0, 2.0, 2.0, 0.0,
-                                                             8388609.0]
-
-
 # ---------------------------------------------------------------- cross build
 
 EXPECTED_SYSCALLS = {  # REFERENCE.md §2, ps2sdk syscallnr.h
@@ -686,20 +598,17 @@ def _sqrt_s_words(obj: Path) -> list[int]:
 
 def test_sqrt_uses_the_ee_operand_field(tmp_path):
     """The EE's SQRT.S reads ft; GAS puts the operand in fs (sdk/include/ee_fpu.h).
-    sqrtf (libc) and mathf_sqrt (the runtime's rmsnorm) must set both fields."""
+    mathf_sqrt (the runtime's rmsnorm) must set both fields."""
     cc = _ee_cc()
     src = tmp_path / "s.c"
-    src.write_text('#include <math.h>\n#include "mathf.h"\n'
-                   "float a(float x) { return sqrtf(x); }\n"
+    src.write_text('#include "mathf.h"\n'
+                   "float a(float x) { return mathf_sqrt(x); }\n"
                    "float b(float x) { return 1.0f / mathf_sqrt(x * 0.5f + 1e-5f); }\n")
     flags = ee_gcc.compiler_flags(cc) + ee_gcc.C_FLAGS + ["-Werror", "-nostdinc", "-isystem",
                                                           ee_gcc.compiler_include_dir(cc)]
     incs = [f"-I{ROOT / p}" for p in ee_gcc.SDK_INCLUDES] + [f"-I{ROOT / 'ee_runtime_c'}"]
-    objs = []
-    for name, path in (("s.o", src), ("math.o", SDK / "libc" / "math.c")):
-        _run([cc, *flags, *incs, "-c", path, "-o", tmp_path / name])
-        objs.append(tmp_path / name)
-    words = [w for o in objs for w in _sqrt_s_words(o)]
+    _run([cc, *flags, *incs, "-c", src, "-o", tmp_path / "s.o"])
+    words = _sqrt_s_words(tmp_path / "s.o")
     assert len(words) >= 2
     for w in words:
         assert (w >> 16) & 31 == (w >> 11) & 31, f"sqrt.s {w:#010x}: ft != fs"

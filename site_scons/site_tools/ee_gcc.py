@@ -58,7 +58,6 @@ SDK_SOURCES = [
     "sdk/gs/gs_video.c",
     "sdk/sio/ee_sio.c",
     "sdk/libc/string.c",
-    "sdk/libc/math.c",
     "sdk/libc/format.c",
     "sdk/libc/libgcc.c",
     "sdk/ps2/hal_ps2.c",

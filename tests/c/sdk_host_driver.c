@@ -2,10 +2,10 @@
  *
  * Built with the host gcc from the SDK's portable sources: packet encoders
  * (sif_packets.c, cdvd_packets.c), the GS console renderer (gs_console.c), the
- * clock fold (ee_clock.c) and the libc (string.c, math.c, format.c,
- * libgcc.c, compiled with sdk_ prefixes so they do not clash with the host's).
+ * clock fold (ee_clock.c) and the libc (string.c, format.c, libgcc.c,
+ * compiled with sdk_ prefixes so they do not clash with the host's).
  * Commands come one per line on stdin; answers go one per line to stdout.
- * `math FN IN OUT` and `gs IN OUT` work on files instead.
+ * `gs IN OUT` works on files instead.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -27,9 +27,6 @@ int sdk_strncmp(const char *, const char *, size_t);
 char *sdk_strchr(const char *, int);
 char *sdk_strrchr(const char *, int);
 int sdk_snprintf(char *, size_t, const char *, ...);
-float sdk_sqrtf(float), sdk_expf(float), sdk_logf(float), sdk_sinf(float), sdk_cosf(float);
-float sdk_tanhf(float), sdk_floorf(float), sdk_ceilf(float), sdk_roundf(float), sdk_fabsf(float);
-float sdk_powf(float, float);
 uint64_t sdk___udivdi3(uint64_t, uint64_t), sdk___umoddi3(uint64_t, uint64_t);
 int64_t sdk___divdi3(int64_t, int64_t), sdk___moddi3(int64_t, int64_t);
 int sdk___clzsi2(uint32_t);
@@ -61,55 +58,6 @@ static void putwords(const uint32_t *w, int n)
 {
     for (int i = 0; i < n; i++)
         printf("%08x%s", w[i], i + 1 < n ? " " : "\n");
-}
-
-static float (*math1(const char *name))(float)
-{
-    static const struct { const char *n; float (*f)(float); } t[] = {
-        {"sqrtf", sdk_sqrtf}, {"expf", sdk_expf}, {"logf", sdk_logf}, {"sinf", sdk_sinf},
-        {"cosf", sdk_cosf}, {"tanhf", sdk_tanhf}, {"floorf", sdk_floorf}, {"ceilf", sdk_ceilf},
-        {"roundf", sdk_roundf}, {"fabsf", sdk_fabsf}};
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-        if (!strcmp(t[i].n, name))
-            return t[i].f;
-    return 0;
-}
-
-static int run_math(const char *fn, const char *in, const char *out)
-{
-    FILE *f = fopen(in, "rb");
-    if (!f)
-        return 2;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    float *x = malloc((size_t)sz);
-    if (fread(x, 1, (size_t)sz, f) != (size_t)sz)
-        return 2;
-    fclose(f);
-    size_t n = (size_t)sz / sizeof(float);
-    float *y = malloc((size_t)sz);
-    size_t m = 0;
-    if (!strcmp(fn, "powf")) {
-        for (size_t i = 0; i + 1 < n; i += 2)
-            y[m++] = sdk_powf(x[i], x[i + 1]);
-    } else if (!strcmp(fn, "floatdisf")) { /* pairs of floats carry int64 bits */
-        for (size_t i = 0; i + 1 < n; i += 2) {
-            int64_t v;
-            memcpy(&v, &x[i], 8);
-            y[m++] = sdk___floatdisf(v);
-        }
-    } else {
-        float (*g)(float) = math1(fn);
-        if (!g)
-            return 3;
-        for (size_t i = 0; i < n; i++)
-            y[m++] = g(x[i]);
-    }
-    f = fopen(out, "wb");
-    fwrite(y, sizeof(float), m, f);
-    fclose(f);
-    return 0;
 }
 
 static gs_console con;
@@ -304,8 +252,6 @@ static void run_line(char *line)
 
 int main(int argc, char **argv)
 {
-    if (argc == 5 && !strcmp(argv[1], "math"))
-        return run_math(argv[2], argv[3], argv[4]);
     if ((argc == 4 || argc == 5) && !strcmp(argv[1], "gs"))
         return run_gs(argv[2], argv[3], argc == 5 ? (size_t)strtoul(argv[4], NULL, 10) : 0);
     static char line[20000];
