@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from codegen.kv_cache import KvCache
 from codegen.model_config import config_context
 from codegen.matvec import Embedding, Matvec, Projection, QuantizeQ8
 from codegen.render import make_environment, render
@@ -32,15 +33,17 @@ class KernelSet:
     rope: Rope
     softmax: Softmax
     silu: SiluMul
+    kv_cache: KvCache
 
     def kernels(self) -> list:
         """Every kernel, in the order kernels.gen.c defines them."""
         return [*self.quantizers, *self.matvecs, *self.projections, self.embedding,
-                self.rmsnorm, self.rope, self.softmax, self.silu]
+                self.rmsnorm, self.rope, self.softmax, self.silu, self.kv_cache]
 
     @property
     def uses_f16(self) -> bool:
-        return self.embedding.quant == QuantType.F16 or any(
+        """Something reads halves: weights or the KV cache."""
+        return self.embedding.quant == QuantType.F16 or self.kv_cache.quant_name == "f16" or any(
             m.quant == QuantType.F16 for m in self.matvecs)
 
     def macs_per_token(self) -> int:
@@ -73,6 +76,7 @@ def plan_kernels(spec: ModelSpec) -> KernelSet:
         rope=Rope(cfg.head_dim, cfg.rope_theta, spec.context),
         softmax=Softmax(spec.context),
         silu=SiluMul(cfg.hidden_dim),
+        kv_cache=KvCache(spec.kv_quant, cfg.n_layers, spec.context, cfg.n_kv_heads, cfg.head_dim),
     )
 
 

@@ -31,6 +31,11 @@ class ModelSpec:
     tokenizer_bytes: int = 0         # size of the PSNT tokenizer section (arena estimate)
     plan: StreamPlan = RESIDENT      # what streams (codegen/stream_plan.py)
 
+    @property
+    def kv_quant(self) -> str:
+        """The KV cache's element type: the plan's (f32 without one)."""
+        return self.plan.kv_quant
+
     def kind(self, role: Role) -> TensorKind:
         return dict(self.kinds)[role]
 

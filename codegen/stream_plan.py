@@ -1,8 +1,9 @@
 """The residency plan as the runtime needs it: which tensors stream, in the order
 forward.c uses them, in blocks of how many rows, with a CRC32 of every block (and
 of every sector of a streamed token embedding) so the streamer can check what it
-read. Read from the plan JSON beside the PSNT (docs/PLAN_INTERFACE.md): the PSNT's
-path with `.plan.json` for `.psnt`. No plan file: every tensor resident.
+read, and the KV cache's element type. Read from the plan JSON beside the PSNT
+(docs/PLAN_INTERFACE.md): the PSNT's path with `.plan.json` for `.psnt`. No plan
+file: every tensor resident, KV cache f32.
 
 The CRCs are computed here from the PSNT's data, so a binary is tied to the PSNT
 it was generated from; the runtime checks each streamed tensor's table CRC
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.config import ModelConfig
+from model.kv_cache import KV_QUANTS
 from model.weights import Role, execution_order, tensor_name
 
 SECTOR = 2048
@@ -62,6 +64,7 @@ class StreamPlan:
     embedding_sector_crcs: tuple[int, ...]   # CRC32 of each of its sectors (2048 bytes, padding included)
     embedding_row_bytes: int                 # buffer for the sectors of one row
     streamed_bytes_per_token: int            # sectors of `streams`, without the embedding row
+    kv_quant: str = "f32"                    # the KV cache's element type (model/kv_cache.py)
 
     @property
     def streaming(self) -> bool:
@@ -118,9 +121,9 @@ def load_stream_plan(psnt_path: str | Path, psnt) -> StreamPlan:
         row_buffer = int(doc.get("embedding_row_buffer_bytes", 0))
     except (KeyError, TypeError, ValueError) as err:
         raise fail(f"missing or bad field {err}") from None
-    if doc.get("kv_quant", "f32") != "f32":
-        raise fail(f"the plan reserves a {doc['kv_quant']} KV cache, but the runtime keeps it in "
-                   "f32: build with KV=f32 (f16 and q8 are for `scons plan`'s trade table only)")
+    kv_quant = doc.get("kv_quant", "f32")
+    if kv_quant not in KV_QUANTS:
+        raise fail(f"unknown KV cache precision {kv_quant!r}; known: {', '.join(KV_QUANTS)}")
     cfg = psnt.config
     table = {e.name: e for e in psnt.entries}
     if set(entries) != set(table):
@@ -164,4 +167,4 @@ def load_stream_plan(psnt_path: str | Path, psnt) -> StreamPlan:
     per_token = sum(-(-t.rows * t.row_stride // SECTOR) * SECTOR for t in streams)
     return StreamPlan(str(path), arena, context, tuple(streams), tuple(crcs),
                       buffer if streams else 0, embedding, sector_crcs,
-                      row_buffer or row_bytes if embedding else 0, per_token)
+                      row_buffer or row_bytes if embedding else 0, per_token, kv_quant)

@@ -21,6 +21,9 @@ status_t run_state_init(RunState *s, Arena *a, StatusDetail *d)
         { (void **)&s->hb, MODEL_HIDDEN_DIM * 4u, "hb" },
         { (void **)&s->hb2, MODEL_HIDDEN_DIM * 4u, "hb2" },
         { (void **)&s->logits, MODEL_VOCAB_SIZE * 4u, "logits" },
+        { (void **)&s->k, MODEL_KV_DIM * 4u, "keys" },
+        { (void **)&s->v, MODEL_KV_DIM * 4u, "values" },
+        { (void **)&s->kv_head, MODEL_HEAD_DIM * 4u, "kv head" },
         { (void **)&s->key_cache, MODEL_KV_CACHE_BYTES / 2u, "key cache" },
         { (void **)&s->value_cache, MODEL_KV_CACHE_BYTES / 2u, "value cache" },
         { (void **)&s->rope_cos, MODEL_HEAD_DIM / 2u * 4u, "rope cos" },
@@ -74,31 +77,38 @@ static status_t norm_weights(const Weights *w, RunState *s, const float *residen
     return st;
 }
 
-/* o (n_heads * head_dim) = attention of q over cache positions 0..pos of layer l. */
+/* o (n_heads * head_dim) = attention of q over cache positions 0..pos of layer l.
+ * Kv head g serves query heads g * KV_GROUP .. + KV_GROUP - 1; each of its cached
+ * vectors is read back as f32 once for all of them. */
 static void attention(RunState *s, uint32_t l, uint32_t pos)
 {
-    const float *keys = s->key_cache + (size_t)l * MODEL_CONTEXT * MODEL_KV_DIM;
-    const float *values = s->value_cache + (size_t)l * MODEL_CONTEXT * MODEL_KV_DIM;
-    uint32_t h, t, i;
-    for (h = 0; h < MODEL_N_HEADS; h++) {
-        const float *qh = s->q + h * MODEL_HEAD_DIM;
-        float *att = s->att + (size_t)h * MODEL_CONTEXT;
-        float *oh = s->o + h * MODEL_HEAD_DIM;
-        uint32_t kv_off = h / KV_GROUP * MODEL_HEAD_DIM;
+    uint32_t g, h, t, i;
+    for (g = 0; g < MODEL_N_KV_HEADS; g++) {
+        const uint32_t h0 = g * KV_GROUP;
         for (t = 0; t <= pos; t++) {
-            const float *k = keys + (size_t)t * MODEL_KV_DIM + kv_off;
-            float dot = 0.0f;
-            for (i = 0; i < MODEL_HEAD_DIM; i++)
-                dot += qh[i] * k[i];
-            att[t] = dot * MODEL_ATT_SCALE;
+            const float *k = MODEL_KV_HEAD(s->kv_head, s->key_cache, l, t, g);
+            for (h = h0; h < h0 + KV_GROUP; h++) {
+                const float *qh = s->q + h * MODEL_HEAD_DIM;
+                float dot = 0.0f;
+                for (i = 0; i < MODEL_HEAD_DIM; i++)
+                    dot += qh[i] * k[i];
+                s->att[(size_t)h * MODEL_CONTEXT + t] = dot * MODEL_ATT_SCALE;
+            }
         }
-        softmax(att, pos + 1);
-        for (i = 0; i < MODEL_HEAD_DIM; i++)
-            oh[i] = 0.0f;
-        for (t = 0; t <= pos; t++) {
-            const float *v = values + (size_t)t * MODEL_KV_DIM + kv_off;
+        for (h = h0; h < h0 + KV_GROUP; h++) {
+            float *oh = s->o + h * MODEL_HEAD_DIM;
+            softmax(s->att + (size_t)h * MODEL_CONTEXT, pos + 1);
             for (i = 0; i < MODEL_HEAD_DIM; i++)
-                oh[i] += att[t] * v[i];
+                oh[i] = 0.0f;
+        }
+        for (t = 0; t <= pos; t++) {
+            const float *v = MODEL_KV_HEAD(s->kv_head, s->value_cache, l, t, g);
+            for (h = h0; h < h0 + KV_GROUP; h++) {
+                const float a = s->att[(size_t)h * MODEL_CONTEXT + t];
+                float *oh = s->o + h * MODEL_HEAD_DIM;
+                for (i = 0; i < MODEL_HEAD_DIM; i++)
+                    oh[i] += a * v[i];
+            }
         }
     }
 }
@@ -135,17 +145,17 @@ float *forward(const Weights *w, RunState *s, uint32_t token, uint32_t pos)
     MODEL_ROPE_ANGLES(s->rope_cos, s->rope_sin, pos);
     for (l = 0; l < MODEL_N_LAYERS; l++) {
         const LayerWeights *lw = &w->layers[l];
-        size_t at = ((size_t)l * MODEL_CONTEXT + pos) * MODEL_KV_DIM;
-        float *k = s->key_cache + at, *v = s->value_cache + at;
 
         TRY(norm_weights(w, s, lw->attention_norm, ROLE_ATTENTION_NORM, l, &nw));
         MODEL_RMSNORM(s->xb, s->x, nw);
         TRY(project(w, s, &matmul_wq_kernel, lw->wq, ROLE_WQ, l, s->q, s->xb));
-        TRY(project(w, s, &matmul_wk_kernel, lw->wk, ROLE_WK, l, k, s->xb));
-        TRY(project(w, s, &matmul_wv_kernel, lw->wv, ROLE_WV, l, v, s->xb));
+        TRY(project(w, s, &matmul_wk_kernel, lw->wk, ROLE_WK, l, s->k, s->xb));
+        TRY(project(w, s, &matmul_wv_kernel, lw->wv, ROLE_WV, l, s->v, s->xb));
         MODEL_ROPE(s->q, MODEL_N_HEADS, s->rope_cos, s->rope_sin);
-        MODEL_ROPE(k, MODEL_N_KV_HEADS, s->rope_cos, s->rope_sin);
+        MODEL_ROPE(s->k, MODEL_N_KV_HEADS, s->rope_cos, s->rope_sin);
         prof_enter(PROF_ATTENTION);
+        MODEL_KV_STORE(s->key_cache, l, pos, s->k);
+        MODEL_KV_STORE(s->value_cache, l, pos, s->v);
         attention(s, l, pos);
         prof_enter(PROF_NORM);
         TRY(project(w, s, &matmul_wo_kernel, lw->wo, ROLE_WO, l, s->xb2, s->o));

@@ -15,8 +15,11 @@ typedef struct {
     float *hb;           /* (hidden_dim,) gate, then silu(gate) * up */
     float *hb2;          /* (hidden_dim,) up */
     float *logits;       /* (vocab_size,) */
-    float *key_cache;    /* (n_layers, context, n_kv_heads * head_dim) */
-    float *value_cache;  /* (n_layers, context, n_kv_heads * head_dim) */
+    float *k;            /* (n_kv_heads * head_dim,) this position's keys, before the cache */
+    float *v;            /* (n_kv_heads * head_dim,) its values */
+    float *kv_head;      /* (head_dim,) one cached key or value head read back as f32 */
+    void *key_cache;     /* (n_layers, context, n_kv_heads * head_dim) in MODEL_KV_QUANT, */
+    void *value_cache;   /* written and read by MODEL_KV_STORE and MODEL_KV_HEAD only */
     float *rope_cos;     /* (head_dim / 2,) of the current position */
     float *rope_sin;     /* (head_dim / 2,) */
     int16_t *xq;         /* (act_max,) q8 activations */

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from model.atomic import write_text_atomic
 from model.inspect import inspect_psnt
+from model.kv_cache import KV_QUANTS
 from model.psnt import QuantPolicy, write_psnt
 
 QUANT_HELP = ("f32, f16, q8, q4 or ternary, with an optional :GROUP, then optional per-role "
@@ -88,7 +89,7 @@ def plan_command(args: argparse.Namespace) -> None:
     position = min(position, plan.context - 1)
     times = predict(plan, cfg, compute, position)
     contexts = sorted({64, 128, 256, 512, 1024, 2048, plan.context})
-    kv_quants = list(dict.fromkeys([plan.kv_quant, "f32", "f16", "q8"]))
+    kv_quants = list(dict.fromkeys([plan.kv_quant, *KV_QUANTS]))
     trade_kwargs = {k: v for k, v in kwargs.items() if k not in ("context", "kv_quant")}
     trade = context_trade(cfg, shapes, contexts, kv_quants, **trade_kwargs)
     print(format_report(plan, times, trade, compute, args.elf, position), end="")
@@ -102,7 +103,7 @@ def _add_plan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ram", default=None, help="EE RAM, e.g. 32M (default: the PS2's 32 MiB)")
     p.add_argument("--context", type=int, default=None,
                    help="KV cache positions (default 512, at most the model's max_seq_len)")
-    p.add_argument("--kv", default=None, choices=("f32", "f16", "q8"), help="KV cache precision (default f32)")
+    p.add_argument("--kv", default=None, choices=KV_QUANTS, help="KV cache precision (default f32)")
     p.add_argument("--device", default=None, help="device profile to plan for (default ps2-cd)")
 
 

@@ -232,7 +232,7 @@ def twin_counts(funcs: dict[str, Function]) -> list[tuple[str, float, float]]:
 def kernel_symbols(header: str | Path) -> list[str]:
     """Function names declared in build/<model>/gen/kernels.gen.h."""
     text = Path(header).read_text()
-    return re.findall(r"^\s*(?:float|void|int|uint32_t)\s+\*?(\w+)\s*\(", text, re.M)
+    return re.findall(r"^\s*(?:const\s+)?(?:float|void|int|uint32_t)\s+\*?(\w+)\s*\(", text, re.M)
 
 
 # ----------------------------------------------------------------------------- stages
@@ -317,9 +317,14 @@ class ComputeModel:
                     macs = 2 * cfg.n_heads * n * cfg.head_dim
                     ins = ATT_INSN_PER_MAC * macs + cfg.n_heads * self._count(
                         r"softmax", n, fallback=60 * n)
+                    # this position's keys and values into the cache, then every cached
+                    # kv head vector read back once (f16/q8: converted to f32)
+                    ins += 2 * self._count(r"kv_store_\w+", cfg.kv_dim, cfg.n_kv_heads,
+                                           fallback=4 * cfg.kv_dim)
+                    ins += 2 * n * cfg.n_kv_heads * self._count(r"kv_head_\w+", cfg.head_dim,
+                                                                fallback=4 * cfg.head_dim)
                     self.methods.setdefault("attention (forward.c)", "formula")
-                    out.append(Stage(name, None, ins,
-                                     2 * n * cfg.n_heads * cfg.head_dim * kv_elem))
+                    out.append(Stage(name, None, ins, 2 * n * cfg.kv_dim * kv_elem))
                 elif role == "silu":
                     ins = self._count(rf"silu_mul_{cfg.hidden_dim}", cfg.hidden_dim,
                                       fallback=60 * cfg.hidden_dim)

@@ -19,6 +19,7 @@ import numpy as np
 
 from model.config import ModelConfig
 from model.devices import DeviceProfile, get_device
+from model.kv_cache import check_kv_quant, kv_cache_bytes
 from model.quant import QuantType, row_stride
 from model.weights import Role, execution_order, expected_shape, tensor_name
 
@@ -31,7 +32,6 @@ ELF_RESERVE = 1 * MiB         # BOOT.ELF text+data+bss, its 256 KB stack, the to
 DEFAULT_CONTEXT = 512         # as codegen/spec.py: capped at the model's max_seq_len
 ARENA_ALIGN = 64              # ee_runtime_c/arena.h
 SLACK = 256 * 1024            # allocation padding, PROMPTS.TXT, prompt-encoding scratch
-KV_QUANTS = ("f32", "f16", "q8")
 _KNAPSACK_UNIT = 512          # bytes per knapsack weight unit (rounded up per tensor)
 _BUFFER_CANDIDATES = tuple(k * 1024 for k in (64, 128, 256, 512, 1024, 2048, 4096))
 
@@ -192,14 +192,6 @@ def resolve_context(cfg: ModelConfig, context: int | None) -> int:
     return min(cfg.max_seq_len, context or DEFAULT_CONTEXT)
 
 
-def kv_cache_bytes(cfg: ModelConfig, context: int, kv_quant: str) -> int:
-    """Keys and values of every layer and position. q8: int8 with one f32 scale
-    per head and position."""
-    per_position = {"f32": 4 * cfg.kv_dim, "f16": 2 * cfg.kv_dim,
-                    "q8": cfg.kv_dim + 4 * cfg.n_kv_heads}[kv_quant]
-    return 2 * cfg.n_layers * context * per_position
-
-
 def _alloc(n: int) -> int:
     return (n + ARENA_ALIGN - 1) // ARENA_ALIGN * ARENA_ALIGN
 
@@ -209,8 +201,8 @@ def run_state_bytes(cfg: ModelConfig, context: int) -> int:
     prompt and output token arrays of app.c, each padded as the arena pads it."""
     act_max = max(cfg.dim, cfg.hidden_dim, cfg.q_dim)
     sizes = [4 * cfg.dim] * 3 + [4 * cfg.q_dim] * 2 + [4 * cfg.n_heads * context] \
-        + [4 * cfg.hidden_dim] * 2 + [4 * cfg.vocab_size] + [2 * cfg.head_dim] * 2 \
-        + [2 * act_max] + [4 * context] * 2
+        + [4 * cfg.hidden_dim] * 2 + [4 * cfg.vocab_size] + [4 * cfg.kv_dim] * 2 \
+        + [4 * cfg.head_dim] + [2 * cfg.head_dim] * 2 + [2 * act_max] + [4 * context] * 2
     return sum(_alloc(s) for s in sizes)
 
 
@@ -223,7 +215,7 @@ def fixed_reservations(cfg: ModelConfig, n_tensors: int, *, context: int, kv_qua
                        tokenizer_bytes: int) -> dict[str, int]:
     """Arena use that does not depend on the residency choice."""
     return {
-        "KV cache": _alloc(kv_cache_bytes(cfg, context, kv_quant)),
+        "KV cache": 2 * _alloc(kv_cache_bytes(cfg, context, kv_quant) // 2),   # keys, values
         "run state": run_state_bytes(cfg, context),
         "tokenizer": _alloc(3 * tokenizer_bytes),       # section + lookup tables (tokenizer.c)
         "tensor table": table_bytes(cfg, n_tensors),
@@ -341,8 +333,7 @@ def make_plan(config: ModelConfig, entries_or_policy: Any, *, ram_bytes: int = P
     stream_buffer_bytes: force the size of each stream buffer (default: chosen)."""
     cfg = config
     dev = device if isinstance(device, DeviceProfile) else get_device(device)
-    if kv_quant not in KV_QUANTS:
-        raise ValueError(f"unknown KV cache precision {kv_quant!r}; known: {', '.join(KV_QUANTS)}")
+    check_kv_quant(kv_quant)
     ctx = resolve_context(cfg, context)
     if hasattr(entries_or_policy, "quant_for"):
         shapes = shapes_from_policy(cfg, entries_or_policy)

@@ -17,7 +17,7 @@ How the order is kept in numpy:
   constant rotary frequency table is derived through f64, see rope_inv_freq).
 
 A weight is either an f32 array (f32 and f16 tensors: a sequential dot product per
-row) or a `QuantizedQ8` (`matvec_q8`: int8 activations, exact int32 group sums, the
+row) or a `QuantizedQ8` (`matvec_q8`: int16 activations, exact int32 group sums, the
 C scheme bit for bit).
 
 Per token (x: the residual stream, dim):
@@ -26,6 +26,8 @@ Per token (x: the residual stream, dim):
         xb = rmsnorm(x, attention_norm)
         q = wq @ xb;  k = wk @ xb;  v = wv @ xb
         q, k = rope(q, pos), rope(k, pos)       every head; k, v go to the cache at pos
+                                                in the KV type (model/kv_cache.py); attention
+                                                reads them back as f32
         for each query head h (kv head g = h // (n_heads / n_kv_heads)):
             s_t = (q_h · k_{t,g}) * f32(1/sqrt(head_dim))        t = 0..pos
             a = softmax(s)                      exp(s_t - max s) / (sum of them)
@@ -56,6 +58,7 @@ import numpy as np
 
 from model import mathf
 from model.config import ModelConfig
+from model.kv_cache import check_kv_quant, round_trip as kv_round_trip
 from model.quant import QuantizedQ8, matvec_q8
 from model.weights import NORM_ROLES, Role, execution_order, tensor_name
 
@@ -165,11 +168,13 @@ class ReferenceModel:
     keys and values into the cache and attends to positions 0..pos.
 
     `source` is a LlamaModel (all f32), a PsntFile, or any WeightSource.
-    `max_seq_len` caps the context below the model's own (to bound the cache)."""
+    `max_seq_len` caps the context below the model's own (to bound the cache).
+    `kv_quant` is the KV cache's element type, f32, f16 or q8 (a plan's kv_quant)."""
 
-    def __init__(self, source, *, max_seq_len: int | None = None) -> None:
+    def __init__(self, source, *, max_seq_len: int | None = None, kv_quant: str = "f32") -> None:
         cfg: ModelConfig = source.config
         self.config = cfg
+        self.kv_quant = check_kv_quant(kv_quant)
         self.max_seq_len = min(cfg.max_seq_len, max_seq_len or cfg.max_seq_len)
         load = weight_loader(source)
         self.w: dict[str, Tensor] = {}
@@ -184,7 +189,8 @@ class ReferenceModel:
         self.eps = F32(cfg.norm_eps)
         self.att_scale = F32(1.0 / np.sqrt(cfg.head_dim))
         self.cos, self.sin = rope_tables(cfg.head_dim, cfg.rope_theta, self.max_seq_len)
-        # cache: (layer, position, kv head, head_dim), grown on demand
+        # cache: (layer, position, kv head, head_dim), the f32 values the runtime reads
+        # back from its cache (kv_round_trip), grown on demand
         self.k_cache = np.zeros((cfg.n_layers, 0, cfg.n_kv_heads, cfg.head_dim), F32)
         self.v_cache = np.zeros_like(self.k_cache)
         self.n_pos = 0          # positions 0..n_pos-1 hold keys and values
@@ -221,8 +227,9 @@ class ReferenceModel:
 
             xb = rmsnorm(x, t(Role.ATTENTION_NORM), self.eps)
             q = rope(matvec(t(Role.WQ), xb).reshape(cfg.n_heads, hd), cos, sin)
-            self.k_cache[L, pos] = rope(matvec(t(Role.WK), xb).reshape(n_kv, hd), cos, sin)
-            self.v_cache[L, pos] = matvec(t(Role.WV), xb).reshape(n_kv, hd)
+            k = rope(matvec(t(Role.WK), xb).reshape(n_kv, hd), cos, sin)
+            self.k_cache[L, pos] = kv_round_trip(k, self.kv_quant)
+            self.v_cache[L, pos] = kv_round_trip(matvec(t(Role.WV), xb).reshape(n_kv, hd), self.kv_quant)
 
             keys = self.k_cache[L, :pos + 1].transpose(1, 0, 2)       # (kv head, t, hd)
             values = self.v_cache[L, :pos + 1].transpose(1, 0, 2)
