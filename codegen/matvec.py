@@ -1,10 +1,10 @@
-"""Matrix-vector kernels, one per (quant type, shape, group size), and the q8
+"""Matrix-vector kernels, one per (quant type, shape, group size), and the integer
 activation quantizer they share (docs/FORMAT.md, "Integer activations")."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from model.quant import GROUPED, QuantType, align16, row_stride
+from model.quant import ACT_LEVELS, GROUPED, MAX_GROUP, QuantType, align16, row_stride
 
 
 LOWBIT = (QuantType.Q4, QuantType.TERNARY)   # values packed below a byte
@@ -76,11 +76,14 @@ class Matvec:
 
 @dataclass(frozen=True)
 class QuantizeQ8:
-    """x (n,) f32 -> int8 values (n,), stored as int16, with one scale for the vector;
-    returns the scale."""
+    """x (n,) f32 -> int16 values (n,) in [-levels, levels], with one scale for the
+    vector (model/quant.py quantize_activation); returns the scale. The activations
+    of every q8, q4 and ternary matvec."""
     n: int
 
     template = "quantize.c.jinja"
+    levels = ACT_LEVELS
+    max_group = MAX_GROUP
 
     def symbol(self) -> str:
         return f"quantize_q8_{self.n}"

@@ -25,8 +25,10 @@
  * psrah 8 leaves b_i sign-extended; pmaddh multiplies 8 halfword pairs and adds
  * the products into 8 int32 lanes of HI and LO (zeroed by pmthi/pmtlo), which
  * pmfhi/pmflo + paddw/pcpyud/prot3w sum at the end. Every product and partial sum
- * is exact in int32 (docs/FORMAT.md), so the result equals the C loop's. Only
- * caller-saved $8-$11 hold 128-bit values: the o32 callee saves only 32 bits. */
+ * is exact in int32, so the result equals the C loop's whatever the lane order:
+ * |w| <= 127, |x| <= 4095 (ACT_LEVELS) and a group has at most 4096 (MAX_GROUP)
+ * columns (model/quant.py, docs/FORMAT.md), so |sum| <= 4096 * 127 * 4095 < 2^31.
+ * Only caller-saved $8-$11 hold 128-bit values: the o32 callee saves only 32 bits. */
 static inline int32_t q8_dot_mmi(const int8_t *w, const int16_t *x, uint32_t n)
 {
     int32_t acc;

@@ -11,8 +11,8 @@ import numpy as np
 
 from model.atomic import atomic_output
 from model.config import ModelConfig
-from model.quant import (GROUPED, SUPPORTED, QuantDataError, QuantizedQ8, QuantType, pack_rows,
-                         parse_quant, row_stride, unpack_rows)
+from model.quant import (GROUPED, SUPPORTED, QuantDataError, QuantizedQ8, QuantType, group_limit_problem,
+                         pack_rows, parse_quant, row_stride, unpack_rows)
 from model.vocab import Vocab
 from model.vocab_section import vocab_from_section, vocab_to_section
 from model.weights import NORM_ROLES, LlamaModel, Role, execution_order, expected_shape, tensor_name
@@ -108,9 +108,13 @@ class QuantPolicy:
         if qt not in GROUPED:
             return 0
         group = (self.groups.get(role, 0) if role in self.per_role else self.group_size) or cols
+        of = f" of {role.name.lower()}" if role is not None else ""
         if cols % group:
             raise ValueError(f"{qt.name.lower()} group size {group} does not divide the row length "
-                             f"{cols}" + (f" of {role.name.lower()}" if role is not None else ""))
+                             f"{cols}{of}")
+        problem = group_limit_problem(cols, group)
+        if problem:
+            raise ValueError(f"{qt.name.lower()}{of}: {problem}")
         return group
 
     def describe(self) -> str:
@@ -300,6 +304,8 @@ def _check_entry(path: Path, cfg: ModelConfig, e: TensorEntry, file_size: int) -
         raise fail("norm weights must be f32")
     if e.quant in GROUPED and (e.group_size == 0 or e.cols % e.group_size):
         raise fail(f"group size {e.group_size} does not divide the row length {e.cols}")
+    if e.quant in GROUPED and group_limit_problem(e.cols, e.group_size):
+        raise fail(group_limit_problem(e.cols, e.group_size))
     stride = row_stride(e.quant, e.cols, e.group_size)
     if e.row_stride != stride or e.size != e.rows * stride:
         raise fail(f"row stride {e.row_stride} / size {e.size} disagree with quant type "

@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT / "site_scons"))
 from codegen.kernels import plan_kernels, render_all  # noqa: E402
 from codegen.spec import ModelSpec, spec_from_policy  # noqa: E402
 from model.config import ModelConfig  # noqa: E402
-from model.quant import (GROUPED, QuantType, matvec_q8, pack_rows, quantize_activation_q8,  # noqa: E402
-                         unpack_q8, unpack_rows)
+from model.quant import (ACT_LEVELS, GROUPED, MAX_GROUP, QuantType, matvec_q8, pack_rows,  # noqa: E402
+                         quantize_activation, unpack_q8, unpack_rows)
 from model import mathf  # noqa: E402
 from model.reference import matvec_f32, rmsnorm, rope, rope_tables, silu, softmax  # noqa: E402
 from ps2llm_build import COMMON_CFLAGS, INCLUDE_DIRS, SANITIZE_FLAGS  # noqa: E402
@@ -35,6 +35,9 @@ SMOLLM2 = ModelConfig(dim=576, hidden_dim=1536, n_layers=30, n_heads=9, n_kv_hea
                       vocab_size=49152, max_seq_len=8192, rope_theta=100000.0, tie_embeddings=True)
 ODD = ModelConfig(dim=36, hidden_dim=90, n_layers=1, n_heads=3, n_kv_heads=1, head_dim=14,
                   vocab_size=131, max_seq_len=64, norm_eps=1e-6, rope_theta=500000.0)
+# FFN down rows of MAX_GROUP columns: with one group per row, the longest group allowed
+WIDE = ModelConfig(dim=32, hidden_dim=MAX_GROUP, n_layers=1, n_heads=2, n_kv_heads=1,
+                   vocab_size=64, max_seq_len=16)
 CASES = {   # name -> spec; odd shapes: rows/cols not multiples of 4 or 16
     "smollm2_q8": spec_from_policy("smollm2-shape", "test", SMOLLM2, QuantType.Q8),
     "smollm2_q8_g64": spec_from_policy("smollm2-shape", "test", SMOLLM2, QuantType.Q8, 64),
@@ -50,6 +53,7 @@ CASES = {   # name -> spec; odd shapes: rows/cols not multiples of 4 or 16
     "odd_q4": spec_from_policy("odd", "test", ODD, QuantType.Q4),
     "odd_ternary": spec_from_policy("odd", "test", ODD, QuantType.TERNARY),
     "odd_ternary_g2": spec_from_policy("odd", "test", ODD, QuantType.TERNARY, 2),
+    "wide_q8": spec_from_policy("wide", "test", WIDE, QuantType.Q8),
 }
 KIND = {QuantType.Q8: "MATVEC_Q8", QuantType.Q4: "MATVEC_Q8", QuantType.TERNARY: "MATVEC_Q8", QuantType.F32: "MATVEC_F32", QuantType.F16: "MATVEC_F16"}
 SANITIZER_ENV = {"ASAN_OPTIONS": "detect_leaks=0:exitcode=86", "UBSAN_OPTIONS": "exitcode=87"}
@@ -138,7 +142,7 @@ def test_quantize_q8_exact(driver):
             out = driver(q.symbol(), x)
             got_q = np.frombuffer(out[:2 * q.n], np.int16)
             got_s = np.frombuffer(out[2 * q.n:], F32)[0]
-            want_q, want_s = quantize_activation_q8(x)
+            want_q, want_s = quantize_activation(x)
             np.testing.assert_array_equal(got_q, want_q.astype(np.int16))
             assert got_s == want_s
 
@@ -150,7 +154,7 @@ def test_matvec_kernels(driver):
         x = rng.standard_normal(m.cols).astype(F32)
         packed, _ = pack_rows(m.quant, w, m.group_size)
         if m.quant in GROUPED:
-            xq, xs = quantize_activation_q8(x)
+            xq, xs = quantize_activation(x)
             got = np.frombuffer(driver(m.symbol(), packed, xq.astype(np.int16), np.float32(xs)), F32)
             want = matvec_q8(unpack_q8(packed, m.rows, m.cols, m.group_size, m.quant), x)
             np.testing.assert_array_equal(got, want)      # bit-exact
@@ -160,6 +164,33 @@ def test_matvec_kernels(driver):
             np.testing.assert_array_equal(got, matvec_f32(wf.astype(F32), x))   # bit-exact
             want, bound = matvec_f32_ref(wf.astype(F32), x)
             assert np.all(np.abs(got - want) <= 1e-5 * bound), m.symbol()
+
+
+def extreme_sums(m, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """(w, x) whose group sums are the largest the format allows: weights +-127 and
+    activations +-ACT_LEVELS of the same sign (row 0: every product +127*4095) or
+    opposite (row 1), the rest random. In groups of MAX_GROUP the sums come within
+    1% of 2^31: a bound set too loose overflows int32 here."""
+    rng = rng_for(m.symbol() + "extreme")
+    sign = np.where(rng.random(m.cols) < 0.5, F32(-1), F32(1))
+    w = rng.standard_normal((rows, m.cols)).astype(F32)
+    w[0], w[1] = sign, -sign
+    return w, (sign * F32(3)).astype(F32)
+
+
+def test_matvec_sums_at_the_bound(driver):
+    """Group sums of +-MAX_GROUP * 127 * ACT_LEVELS are exact in the C kernels (UBSan
+    reports a signed overflow)."""
+    for m in driver.ks.matvecs:
+        if m.quant != QuantType.Q8 or m.group_size != MAX_GROUP:
+            continue
+        w, x = extreme_sums(m, m.rows)
+        packed = pack_rows(m.quant, w, m.group_size)[0]
+        quant = unpack_q8(packed, m.rows, m.cols, m.group_size)
+        xq, xs = quantize_activation(x)
+        assert int(quant.group_sums(xq)[0, 0]) == MAX_GROUP * 127 * ACT_LEVELS
+        got = np.frombuffer(driver(m.symbol(), packed, xq, np.float32(xs)), F32)
+        np.testing.assert_array_equal(got, matvec_q8(quant, x))
 
 
 def test_f16_infinities_read_as_65504(driver):
@@ -312,8 +343,8 @@ def test_generated_c_matches_golden(request):
 
 
 def test_lowbit_matvec_every_value(driver):
-    """q4 and ternary kernels decode every value a file may hold (q4 -8 included,
-    which the writer never produces) exactly as model/quant.py does."""
+    """q4 and ternary kernels decode every value a file may hold (q4 -8 to 7, whatever
+    the writer produces) exactly as model/quant.py does."""
     from model.quant import QuantizedQ8, pack_quantized
     for m in driver.ks.matvecs:
         if m.quant not in (QuantType.Q4, QuantType.TERNARY):
@@ -326,7 +357,7 @@ def test_lowbit_matvec_every_value(driver):
         packed = pack_quantized(w)
         assert len(packed) == m.rows * m.row_stride
         x = rng.standard_normal(m.cols).astype(F32)
-        xq, xs = quantize_activation_q8(x)
+        xq, xs = quantize_activation(x)
         got = np.frombuffer(driver(m.symbol(), packed, xq.astype(np.int16), np.float32(xs)), F32)
         back = unpack_q8(packed, m.rows, m.cols, m.group_size, m.quant)
         np.testing.assert_array_equal(back.q, q)

@@ -21,16 +21,16 @@ pytest.importorskip("unicorn")
 from elftools.elf.elffile import ELFFile  # noqa: E402
 
 from codegen.kernels import plan_kernels, render_all  # noqa: E402
-from model.quant import matvec_q8, pack_rows, quantize_activation_q8, unpack_q8  # noqa: E402
+from model.quant import ACT_LEVELS, MAX_GROUP, matvec_q8, pack_rows, quantize_activation, unpack_q8  # noqa: E402
 from ps2llm_build import INCLUDE_DIRS  # noqa: E402
 from r5900_emu import R5900  # noqa: E402
 from site_tools import ee_gcc  # noqa: E402
-from test_kernels import CASES, rng_for  # noqa: E402
+from test_kernels import CASES, extreme_sums, rng_for  # noqa: E402
 
 F32 = np.float32
 EE_CC = ee_gcc.find_compiler()
 pytestmark = pytest.mark.skipif(EE_CC is None, reason="no EE compiler")
-MMI_CASES = ("smollm2_q8", "smollm2_q8_g64", "odd_q8", "odd_q8_g6")
+MMI_CASES = ("smollm2_q8", "smollm2_q8_g64", "odd_q8", "odd_q8_g6", "wide_q8")
 MAX_ROWS = 24          # rows of each matrix run under emulation (every row is the same code)
 W_ADDR, X_ADDR, OUT_ADDR, STACK = 0x0400000, 0x0300000, 0x0380000, 0x02F0000
 
@@ -99,8 +99,27 @@ def test_mmi_matvec_bit_exact(compiled):
         for x in (rng.standard_normal(m.cols).astype(F32) * 3,
                   np.where(rng.random(m.cols) < 0.5, F32(-2.0), F32(2.0)).astype(F32)):
             packed, _ = pack_rows(m.quant, w, m.group_size)
-            xq, xs = quantize_activation_q8(x)
+            xq, xs = quantize_activation(x)
             got, emu = run_rows(code, packed, xq, xs, rows)
             want = matvec_q8(unpack_q8(packed, rows, m.cols, m.group_size), x)
             np.testing.assert_array_equal(got, want, err_msg=m.symbol())
             assert emu.executed["pmaddh"] == 2 * rows * m.n_groups * m.mmi_blocks
+
+
+def test_mmi_sums_at_the_bound(tmp_path):
+    """pmaddh's int32 lanes and their final sum stay exact for the largest group sums
+    the format allows (docs/FORMAT.md): MAX_GROUP columns of +-127 weights times
+    +-ACT_LEVELS activations, within 1% of 2^31 (wide_q8's FFN down rows)."""
+    spec = CASES["wide_q8"]
+    obj = compile_kernels(spec, tmp_path)
+    wide = [m for m in plan_kernels(spec).matvecs if m.group_size == MAX_GROUP and m.mmi_blocks]
+    assert wide
+    for m in wide:
+        rows = 4
+        w, x = extreme_sums(m, rows)
+        packed, _ = pack_rows(m.quant, w, m.group_size)
+        xq, xs = quantize_activation(x)
+        quant = unpack_q8(packed, rows, m.cols, m.group_size)
+        assert int(quant.group_sums(xq)[0, 0]) == MAX_GROUP * 127 * ACT_LEVELS
+        got, _ = run_rows(function_code(obj, f"{m.symbol()}_rows"), packed, xq, xs, rows)
+        np.testing.assert_array_equal(got, matvec_q8(quant, x), err_msg=m.symbol())

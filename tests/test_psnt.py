@@ -7,7 +7,8 @@ import pytest
 
 from model.inspect import inspect_psnt
 from model.psnt import SECTOR, PsntError, QuantPolicy, read_psnt, write_psnt
-from model.quant import QuantType, QuantizedQ8
+from model.config import ModelConfig
+from model.quant import MAX_GROUP, QuantType, QuantizedQ8
 from model.weights import Role
 from random_models import TINY, random_llama
 
@@ -164,12 +165,26 @@ def test_round_trip_lowbit(tmp_path, tiny_model, policy):
         if e.quant in (QuantType.Q4, QuantType.TERNARY):
             q = psnt.load(e.name)
             assert isinstance(q, QuantizedQ8) and q.quant == e.quant
-            assert q.q.min() >= (-7 if e.quant == QuantType.Q4 else -1)
+            assert q.q.min() >= (-8 if e.quant == QuantType.Q4 else -1)
             assert q.q.max() <= (7 if e.quant == QuantType.Q4 else 1)
     text = inspect_psnt(str(path))
     assert "0 with CRC errors" in text
     for role, qt in psnt.role_quant.items():
         assert f"{role.name.lower()}={qt.name.lower()}" in text
+
+
+def test_q4_peak_is_minus_8():
+    """q4 as llama.cpp Q4_0: each group's largest-magnitude weight is exactly -8 * scale
+    (the scale takes its sign), every other weight within one step."""
+    from model.quant import quantize_q4
+    w = np.random.default_rng(5).standard_normal((6, 64)).astype(np.float32)
+    w[0, :16] = 0
+    q, _ = quantize_q4(w, 16)
+    groups = w.reshape(6, 4, 16)
+    peak = np.abs(groups).argmax(axis=2)
+    assert np.all(np.take_along_axis(q.q.reshape(6, 4, 16), peak[..., None], 2)[1:] == -8)
+    assert q.scales[0, 0] == 0 and not q.q[0, :16].any()
+    assert np.all(np.abs(q.dequantize() - w) <= np.repeat(np.abs(q.scales), 16, axis=1) + 1e-7)
 
 
 def test_policy_parse():
@@ -192,6 +207,23 @@ def test_group_not_dividing_fails_write(tmp_path, tiny_model):
     with pytest.raises(ValueError, match="q4 group size 40 does not divide the row length 64"):
         write_psnt(tmp_path / "m.psnt", tiny_model, QuantPolicy.parse("q8,attn=q4:40"))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_group_longer_than_max_group(tmp_path):
+    """Groups of more than MAX_GROUP elements could overflow the kernels' int32 sums:
+    the writer refuses them, naming the role and a group size that fits, and a
+    reader rejects a file that has one."""
+    wide = random_llama(ModelConfig(dim=16, hidden_dim=2 * MAX_GROUP, n_layers=1, n_heads=2,
+                                    n_kv_heads=1, vocab_size=300, max_seq_len=16), seed=2)
+    with pytest.raises(ValueError, match=rf"q8 of w2: group size {2 * MAX_GROUP} .* GROUP={MAX_GROUP}"):
+        write_psnt(tmp_path / "m.psnt", wide, QuantPolicy.parse("q8"))
+    path = tmp_path / "ok.psnt"
+    write_psnt(path, wide, QuantPolicy.parse(f"q8,w2=q8:{MAX_GROUP}"))
+    index = [e.name for e in read_psnt(path).entries].index("layers.0.w2")
+    # one scale or two pad to the same 16 bytes: only the group size check can object
+    bad = fix_table_crc(patched(path, SECTOR + 64 * index + 44, struct.pack("<I", 2 * MAX_GROUP)))
+    with pytest.raises(PsntError, match=rf"'layers.0.w2': group size {2 * MAX_GROUP} .* exceeds {MAX_GROUP}"):
+        read_psnt(bad)
 
 
 def test_group_not_dividing_in_file(tmp_path, tiny_model):

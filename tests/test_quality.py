@@ -6,7 +6,7 @@ import pytest
 
 from model.psnt import QuantPolicy
 from model.quality import forward_window, matmul, prepare, quantize_activations, quantize_model
-from model.quant import QUANTIZERS, QuantType, matvec_q8, quantize_activation_q8
+from model.quant import QUANTIZERS, QuantType, matvec_q8, quantize_activation
 from model.reference import ReferenceModel
 from random_models import TINY, random_llama
 
@@ -24,7 +24,7 @@ def test_matmul_is_matvec_q8(qt, group):
     quant = prepare(QUANTIZERS[qt](w, group or 96)[0])
     xq, xs = quantize_activations(x)
     for t in range(len(x)):
-        want_q, want_s = quantize_activation_q8(x[t])
+        want_q, want_s = quantize_activation(x[t])
         assert np.array_equal(xq[t], want_q) and xs[t] == want_s
     got = matmul(quant, x, block=16)
     np.testing.assert_array_equal(got, np.stack([matvec_q8(quant, v) for v in x]))

@@ -195,11 +195,12 @@ def matvec_q8_by_hand(w: QuantizedQ8, x: np.ndarray) -> np.ndarray:
     rows, cols = w.q.shape
     if amax == 0:
         return np.zeros(rows, np.float32)
-    inv, xs = f(127) / amax, amax / f(127)
+    levels = f(4095)                                # docs/FORMAT.md, "Integer activations"
+    inv, xs = levels / amax, amax / levels
     xq = []
     for v in x:
         t = f(v) * inv + (f(0.5) if v >= 0 else f(-0.5))
-        xq.append(max(-127, min(127, int(t))))      # int() truncates toward zero
+        xq.append(max(-4095, min(4095, int(t))))    # int() truncates toward zero
     out = np.zeros(rows, np.float32)
     for r in range(rows):
         acc = f(0)

@@ -2,7 +2,7 @@
 it): GGUF -> PSNT -> codegen -> host runtime. Its greedy tokens for a chat prompt
 must be model/reference.py's for 64+ tokens, and its logits at every position the
 reference's bit for bit (the reference does the C's float32 operations in the C's
-order, see its docstring). On a real model this is the hard case: with one int8
+order, see its docstring). On a real model this is the hard case: with one integer
 scale per activation vector, a last-bit difference anywhere flips a rounding and
 the two part within a few tokens.
 

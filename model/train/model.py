@@ -11,8 +11,9 @@ in the forward pass what the runtime quantizes, with straight-through gradients:
   to even, clip to ±127); ternary as BitNet b1.58 (scale = mean |w| of the row,
   round, clip to ±1). Token embeddings (and the tied output head) stay q8 in the
   ternary mode;
-- the input vector of every matvec: int8 with one scale per vector, rounding half
-  away from zero, as model/quant.py quantize_activation_q8 (the C kernels' scheme).
+- the input vector of every matvec: integers of +-ACT_LEVELS with one scale per
+  vector, rounding half away from zero, as model/quant.py quantize_activation (the
+  C kernels' scheme).
 So a q8-trained model exported to a q8 PSNT computes (nearly) what it computed in
 training; tests/test_train.py checks the logits against model/reference.py."""
 from __future__ import annotations
@@ -25,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from model.config import ModelConfig
+from model.quant import ACT_LEVELS
 from model.reference import rope_inv_freq
 
 QUANT_MODES = ("float", "q8", "ternary")
@@ -77,13 +79,14 @@ def fake_ternary_rows(w: torch.Tensor) -> torch.Tensor:
 
 
 def fake_q8_act(x: torch.Tensor) -> torch.Tensor:
-    """Per-vector int8 activations, rounding half away from zero
-    (quantize_activation_q8)."""
+    """Per-vector integer activations in [-ACT_LEVELS, ACT_LEVELS], rounding half
+    away from zero (model/quant.py quantize_activation, the C kernels' scheme)."""
     xd = x.detach()
     amax = xd.abs().amax(dim=-1, keepdim=True)
     safe = torch.where(amax == 0, torch.ones_like(amax), amax)
-    q = torch.clamp(torch.trunc(xd * (127.0 / safe) + torch.copysign(torch.full_like(xd, 0.5), xd)), -127, 127)
-    return ste(x, q * (safe / 127.0))
+    q = torch.clamp(torch.trunc(xd * (ACT_LEVELS / safe) + torch.copysign(torch.full_like(xd, 0.5), xd)),
+                    -ACT_LEVELS, ACT_LEVELS)
+    return ste(x, q * (safe / ACT_LEVELS))
 
 
 class QLinear(nn.Module):

@@ -16,11 +16,13 @@
  * instructions the cost model (model/cost.py) counts. */
 #define NOINLINE __attribute__((noinline))
 
-/* x (48,) f32 -> xq (48,) int8 values with one scale xs for the vector
- * (docs/FORMAT.md): amax = max|x|; xs = amax / 127;
- * xq = clamp(trunc(x * (127 / amax) + copysign(0.5, x)), -127, 127).
- * Stored as int16 so the dot products widen only the weights (pmaddwd on x86,
- * pmaddh on the EE's MMI). */
+/* x (48,) f32 -> xq (48,) int16 values in [-4095, 4095] with one scale xs for
+ * the vector (docs/FORMAT.md, model/quant.py quantize_activation): amax = max|x|;
+ * xs = amax / 4095; xq = clamp(trunc(x * (4095 / amax) + copysign(0.5, x)), -4095, 4095).
+ * 4095 levels, not int8's 127: outliers set amax, and the small values
+ * keep their precision. Every group sum of xq times int8 weights stays exact in
+ * int32 (groups of at most 4096). The dot products widen only the weights
+ * (pmaddwd on x86, pmaddh on the EE's MMI). */
 float quantize_q8_48(int16_t *xq, const float *x)
 {
     float amax = 0.0f, inv;
@@ -34,19 +36,21 @@ float quantize_q8_48(int16_t *xq, const float *x)
         memset(xq, 0, 48u * sizeof(int16_t));
         return 0.0f;
     }
-    inv = 127.0f / amax;
+    inv = 4095.0f / amax;
     for (i = 0; i < 48u; i++) {
         int32_t q = (int32_t)(x[i] * inv + (x[i] < 0.0f ? -0.5f : 0.5f));
-        xq[i] = (int16_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+        xq[i] = (int16_t)(q > 4095 ? 4095 : q < -4095 ? -4095 : q);
     }
-    return amax / 127.0f;
+    return amax / 4095.0f;
 }
 
-/* x (80,) f32 -> xq (80,) int8 values with one scale xs for the vector
- * (docs/FORMAT.md): amax = max|x|; xs = amax / 127;
- * xq = clamp(trunc(x * (127 / amax) + copysign(0.5, x)), -127, 127).
- * Stored as int16 so the dot products widen only the weights (pmaddwd on x86,
- * pmaddh on the EE's MMI). */
+/* x (80,) f32 -> xq (80,) int16 values in [-4095, 4095] with one scale xs for
+ * the vector (docs/FORMAT.md, model/quant.py quantize_activation): amax = max|x|;
+ * xs = amax / 4095; xq = clamp(trunc(x * (4095 / amax) + copysign(0.5, x)), -4095, 4095).
+ * 4095 levels, not int8's 127: outliers set amax, and the small values
+ * keep their precision. Every group sum of xq times int8 weights stays exact in
+ * int32 (groups of at most 4096). The dot products widen only the weights
+ * (pmaddwd on x86, pmaddh on the EE's MMI). */
 float quantize_q8_80(int16_t *xq, const float *x)
 {
     float amax = 0.0f, inv;
@@ -60,12 +64,12 @@ float quantize_q8_80(int16_t *xq, const float *x)
         memset(xq, 0, 80u * sizeof(int16_t));
         return 0.0f;
     }
-    inv = 127.0f / amax;
+    inv = 4095.0f / amax;
     for (i = 0; i < 80u; i++) {
         int32_t q = (int32_t)(x[i] * inv + (x[i] < 0.0f ? -0.5f : 0.5f));
-        xq[i] = (int16_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+        xq[i] = (int16_t)(q > 4095 ? 4095 : q < -4095 ? -4095 : q);
     }
-    return amax / 127.0f;
+    return amax / 4095.0f;
 }
 
 #include "mmi.h"
@@ -641,4 +645,18 @@ void silu_mul_80(float *gate, const float *up)
             t = 80.0f;
         gate[i] = (g * (1.0f / (1.0f + mathf_exp(t)))) * up[i];
     }
+}
+
+/* KV cache, f32: keys (or values) (layers 2, positions 32, 24) as computed. */
+void kv_store_f32(void *cache, uint32_t layer, uint32_t pos, const float *x)
+{
+    float *c = (float *)cache + ((size_t)layer * 32u + pos) * 24u;
+    memcpy(c, x, 24u * sizeof(float));
+}
+
+/* head g of (layer, position t): the cache itself, no copy */
+const float *kv_head_f32(float *scratch, const void *cache, uint32_t layer, uint32_t t, uint32_t g)
+{
+    (void)scratch;
+    return (const float *)cache + ((size_t)layer * 32u + t) * 24u + g * 12u;
 }

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-/* ---- q8 activations: x (n,) -> xq (n,) int8 values (stored as int16), returns the vector's scale ---- */
+/* ---- integer activations: x (n,) -> xq (n,) int16 values, returns the vector's scale ---- */
 float quantize_q8_48(int16_t *xq, const float *x);
 float quantize_q8_80(int16_t *xq, const float *x);
 
@@ -63,11 +63,19 @@ void softmax(float *x, uint32_t n);
 /* gate (80,) <- silu(gate) * up */
 void silu_mul_80(float *gate, const float *up);
 
+/* ---- the KV cache, f32: keys and values are two caches of MODEL_KV_CACHE_BYTES / 2 ---- */
+/* x (24,) f32, the keys (or values) of (layer, pos) -> cache */
+void kv_store_f32(void *cache, uint32_t layer, uint32_t pos, const float *x);
+/* kv head g of (layer, position t) as f32 (12,): in scratch, or in the cache itself */
+const float *kv_head_f32(float *scratch, const void *cache, uint32_t layer, uint32_t t, uint32_t g);
+
 /* ---- the names forward.c calls them by ---- */
 #define MODEL_EMBED embed_q8_48_g16
 #define MODEL_RMSNORM rmsnorm_48
 #define MODEL_ROPE_ANGLES rope_angles_12
 #define MODEL_ROPE rope_12
 #define MODEL_SILU_MUL silu_mul_80
+#define MODEL_KV_STORE kv_store_f32
+#define MODEL_KV_HEAD kv_head_f32
 
 #endif

@@ -54,10 +54,11 @@
 
 /* memory */
 #define MODEL_CONTEXT 32u    /* KV cache positions */
-#define MODEL_KV_CACHE_BYTES 12288u    /* 2 * n_layers * context * kv_dim * 4 */
-#define MODEL_RUN_STATE_BYTES 2816u
+#define MODEL_KV_QUANT "f32"    /* the KV cache's element type (model/kv_cache.py) */
+#define MODEL_KV_CACHE_BYTES 12288u    /* 2 (keys, values) * n_layers * context * 96 bytes a position */
+#define MODEL_RUN_STATE_BYTES 2944u
 #define MODEL_WEIGHT_BYTES 83968u    /* all tensors, sector-rounded */
-#define MODEL_ARENA_ESTIMATE_BYTES 1155824u    /* everything resident, rough */
+#define MODEL_ARENA_ESTIMATE_BYTES 1155952u    /* everything resident, rough */
 
 /* streaming: the residency plan (no plan file: every tensor resident) */
 #define MODEL_ARENA_BYTES 0u    /* the arena's cap, so peak RAM is the plan's on every port; 0: none */
