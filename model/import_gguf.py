@@ -3,7 +3,17 @@
 Facts about the format, from llama.cpp's `gguf-py` and `convert_hf_to_gguf.py`:
 - a tensor's dims are stored in ggml order (ne[0] = the contiguous, input axis), so a
   matrix of ne = [cols, rows] is a (rows, cols) array in numpy;
-- quantized tensors are runs of blocks along each row (Q8_0, Q4_0, Q4_1: 32 values);
+- quantized tensors are runs of blocks along each row (Q8_0, Q4_0, Q4_1: 32 values;
+  the ternary TQ1_0 / TQ2_0: 256 values, so rows must be multiples of 256);
+- TQ1_0 and TQ2_0 (ggml/src/ggml-common.h block_tq1_0 / block_tq2_0, quantized by
+  quantize_row_tq1_0_ref / quantize_row_tq2_0_ref in ggml/src/ggml-quants.c; gguf-py
+  gguf/quants.py TQ1_0 / TQ2_0) hold per 256-block one f16 scale d = max|x| of the
+  block and codes q in {-1, 0, 1}, a weight being q * d: TQ2_0 as 2 bits each (q + 1;
+  64 bytes + d = 66), TQ1_0 as base-3 digits, five per byte in 48 bytes and four per
+  byte in 4 more (+ d = 54 bytes). Dequantized, every nonzero |w| of a block is d, so
+  a PSNT ternary group of whole blocks sharing one d (group 256 always; one group per
+  row when the row's blocks share d, as BitNet's per-tensor or per-row scale gives)
+  keeps exactly those codes and d (model/quant.py quantize_ternary);
 - the converter permutes the rows of attn_q / attn_k for ggml's interleaved rotary
   (`LlamaModel.permute`: reshape(n_head, 2, head_dim/2, ...).swapaxes(1, 2)), with
   n_head = head_count_kv for attn_k. We invert that to get the rotate-half layout.
@@ -111,7 +121,7 @@ def _dequantize(tensor: Any, source: str) -> np.ndarray:
     from gguf import GGMLQuantizationType as T
     from gguf.quants import dequantize
 
-    supported = (T.F32, T.F16, T.BF16, T.Q8_0, T.Q4_0, T.Q4_1)
+    supported = (T.F32, T.F16, T.BF16, T.Q8_0, T.Q4_0, T.Q4_1, T.TQ1_0, T.TQ2_0)
     qtype = tensor.tensor_type
     if qtype not in supported:
         raise ValueError(f"{source}: tensor {tensor.name} has type {qtype.name}, which is not supported "

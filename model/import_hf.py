@@ -7,10 +7,17 @@ sharded ones listed by model.safetensors.index.json), and the tokenizer as
 tokenizer.json (+ tokenizer_config.json) or SentencePiece tokenizer.model (see
 load_hf_vocab). HF weights already use the rotate-half rotary layout, so q/k rows
 are taken as they are. Every problem is a ValueError naming the file.
+
+Ternary Llama checkpoints of transformers' BitNet integration (config.json
+quantization_config with quant_method "bitnet"; src/transformers/integrations/bitnet.py
+and utils/quantization_config.py BitNetQuantConfig) are read as the ternary weights
+they compute with (see BitNetFormat). BitNet architectures with layers a Llama does
+not have (BitNetForCausalLM, 1bitLLM's BitnetForCausalLM) are refused.
 """
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +63,13 @@ def config_from_hf(path: Path, cfg: dict) -> ModelConfig:
 
     model_type = cfg.get("model_type")
     archs = cfg.get("architectures") or []
+    if model_type == "bitnet" or any(a.lower() == "bitnetforcausallm" for a in archs):
+        raise fail(f"{'/'.join(archs) or model_type} is a BitNet architecture, not a Llama: its layers "
+                   "have an RMSNorm before o_proj and before down_proj (attn_sub_norm / ffn_sub_norm, "
+                   "in 1bitLLM's checkpoints inner_attn_ln / ffn_layernorm), which the ps2llm runtime "
+                   "does not implement" + (", and a squared-ReLU FFN instead of SwiGLU"
+                                           if cfg.get("hidden_act") == "relu2" else "")
+                   + "; ternary LlamaForCausalLM checkpoints (quant_method 'bitnet') are supported")
     if model_type not in ("llama", "mistral"):
         raise fail(f"model_type {model_type!r} is not supported; ps2llm imports Llama models "
                    "(model_type 'llama', LlamaForCausalLM)")
@@ -130,6 +144,83 @@ def _to_f32(raw: bytes, dtype: str, shape: list[int], where: str) -> np.ndarray:
     return np.frombuffer(raw, dtype=np_dtype).astype(np.float32).reshape(shape)
 
 
+@dataclass(frozen=True)
+class BitNetFormat:
+    """How a quant_method "bitnet" checkpoint stores its ternary projections (all
+    nn.Linear of the layers but lm_head and modules_to_not_convert), after
+    transformers' integrations/bitnet.py:
+    - offline (default): `weight` holds codes, packed uint8 (see unpack_bitnet) or
+      unpacked; `weight_scale` is one number per tensor. BitLinear (linear_class
+      "bitlinear", the default) divides its output by it, so W = codes / weight_scale;
+      AutoBitLinear ("autobitlinear") multiplies, W = codes * weight_scale;
+    - online: `weight` is the float latent weight, ternarized in every forward by
+      WeightQuant with one absmean scale per tensor; we do that once here.
+    The ternary weights are then exact (every nonzero |w| of a tensor equal), and
+    QUANT=ternary stores them exactly (model/quant.py quantize_ternary). BitLinear
+    also quantizes its input to int8 per token; the runtime's 4095-level
+    activations (docs/FORMAT.md) are finer than what the model was trained with."""
+    online: bool
+    divide: bool
+    keep: tuple[str, ...]           # module names left in floating point
+
+    @staticmethod
+    def from_config(path: Path, cfg: dict) -> "BitNetFormat | None":
+        qc = cfg.get("quantization_config")
+        if qc is None:
+            return None
+        method = qc.get("quant_method") if isinstance(qc, dict) else None
+        if method != "bitnet":
+            raise ValueError(f"{path}: quantization_config quant_method {method!r} is not supported "
+                             "(only unquantized weights or 'bitnet' ternary ones)")
+        if qc.get("use_rms_norm"):
+            raise ValueError(f"{path}: BitNet use_rms_norm=true puts an RMSNorm inside every linear "
+                             "layer, which the ps2llm runtime does not implement")
+        mode, linear = qc.get("quantization_mode", "offline"), qc.get("linear_class", "bitlinear")
+        if mode not in ("offline", "online") or linear not in ("bitlinear", "autobitlinear"):
+            raise ValueError(f"{path}: BitNet quantization_mode {mode!r} / linear_class {linear!r} "
+                             "is not supported")
+        return BitNetFormat(online=mode == "online", divide=linear == "bitlinear",
+                            keep=("lm_head", *(qc.get("modules_to_not_convert") or ())))
+
+    def converts(self, hf_name: str) -> bool:
+        """Whether this tensor is a ternary projection's weight."""
+        module = hf_name.rsplit(".", 1)[0]
+        return (hf_name.endswith("_proj.weight") and module.startswith("model.layers.")
+                and not any(k in module for k in self.keep))
+
+
+def unpack_bitnet(packed: np.ndarray, where: str) -> np.ndarray:
+    """transformers' pack_weights layout: (rows/4, cols) uint8 -> (rows, cols) f32 codes.
+    Packed row r holds row i*rows/4 + r in bits 2i..2i+1, as code + 1."""
+    parts = [((packed >> (2 * i)) & 3).astype(np.int8) - 1 for i in range(4)]
+    codes = np.concatenate(parts, axis=0)
+    if (codes == 2).any():
+        raise ValueError(f"{where}: packed ternary value 3 (only 0, 1, 2 encode -1, 0, 1)")
+    return codes.astype(np.float32)
+
+
+def ternarize_tensor(w: np.ndarray) -> np.ndarray:
+    """transformers' WeightQuant (BitNet b1.58, one absmean scale per tensor), in f32:
+    s = 1 / max(mean|w|, 1e-5), W = clamp(round(w * s), -1, 1) / s."""
+    s = np.float32(1) / np.float32(max(float(np.abs(w).astype(np.float64).mean()), 1e-5))
+    return (np.clip(np.round(w * s), -1, 1) / s).astype(np.float32)
+
+
+def _bitnet_weight(raw: dict, scale: np.ndarray | None, fmt: BitNetFormat, where: str) -> np.ndarray:
+    """The f32 weight a BitNet projection computes with (raw: a safetensors entry)."""
+    if fmt.online:
+        return ternarize_tensor(_to_f32(raw["data"], raw["dtype"], list(raw["shape"]), where))
+    if raw["dtype"] == "U8":
+        packed = np.frombuffer(raw["data"], dtype=np.uint8).reshape(raw["shape"])
+        codes = unpack_bitnet(packed, where)
+    else:
+        codes = _to_f32(raw["data"], raw["dtype"], list(raw["shape"]), where)
+    if scale is None or scale.size != 1:
+        raise ValueError(f"{where}: needs a one-element weight_scale beside it")
+    s = np.float32(scale.reshape(-1)[0])
+    return codes / s if fmt.divide else codes * s
+
+
 def _weight_files(model_dir: Path) -> list[Path]:
     index = model_dir / INDEX
     if index.is_file():
@@ -162,26 +253,43 @@ def _canonical_name(hf_name: str, n_layers: int) -> str | None:
     raise ValueError(f"unexpected tensor {hf_name!r} (not part of a {n_layers}-layer Llama)")
 
 
-def load_weights(model_dir: Path, cfg: ModelConfig) -> dict[str, np.ndarray]:
+def _read_tensors(model_dir: Path) -> list[tuple[Path, str, dict]]:
+    """(file, name, safetensors entry) of every tensor of the checkpoint."""
     from safetensors import SafetensorError, deserialize
 
-    weights: dict[str, np.ndarray] = {}
+    out = []
     for path in _weight_files(model_dir):
         try:
-            tensors = deserialize(path.read_bytes())
+            out += [(path, name, info) for name, info in deserialize(path.read_bytes())]
         except (OSError, SafetensorError) as e:
             raise ValueError(f"{path}: not a readable safetensors file ({e})") from None
-        for hf_name, info in tensors:
-            try:
-                name = _canonical_name(hf_name, cfg.n_layers)
-            except ValueError as e:
-                raise ValueError(f"{path}: {e}") from None
-            if name is None or (name == tensor_name(Role.OUTPUT) and cfg.tie_embeddings):
-                continue   # a tied lm_head some checkpoints store anyway
-            if name in weights:
-                raise ValueError(f"{path}: tensor {hf_name!r} appears twice in the checkpoint")
-            weights[name] = _to_f32(info["data"], info["dtype"], list(info["shape"]),
-                                    f"{path}: tensor {hf_name!r}")
+    return out
+
+
+def load_weights(model_dir: Path, cfg: ModelConfig, bitnet: BitNetFormat | None = None) -> dict[str, np.ndarray]:
+    weights: dict[str, np.ndarray] = {}
+    tensors = _read_tensors(model_dir)
+    scales: dict[str, np.ndarray] = {}      # BitNet: "<module>.weight" -> its weight_scale
+    if bitnet is not None:
+        scales = {name[:-len("_scale")]: _to_f32(info["data"], info["dtype"], list(info["shape"]),
+                                                 f"{path}: tensor {name!r}")
+                  for path, name, info in tensors if name.endswith(".weight_scale")}
+    for path, hf_name, info in tensors:
+        if bitnet is not None and hf_name.endswith(".weight_scale"):
+            continue
+        where = f"{path}: tensor {hf_name!r}"
+        try:
+            name = _canonical_name(hf_name, cfg.n_layers)
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from None
+        if name is None or (name == tensor_name(Role.OUTPUT) and cfg.tie_embeddings):
+            continue   # a tied lm_head some checkpoints store anyway
+        if name in weights:
+            raise ValueError(f"{path}: tensor {hf_name!r} appears twice in the checkpoint")
+        if bitnet is not None and bitnet.converts(hf_name):
+            weights[name] = _bitnet_weight(info, scales.get(hf_name), bitnet, where)
+        else:
+            weights[name] = _to_f32(info["data"], info["dtype"], list(info["shape"]), where)
     return weights
 
 
@@ -218,9 +326,11 @@ def load_hf_dir(path) -> LlamaModel:
     config_path = model_dir / "config.json"
     if not config_path.is_file():
         raise ValueError(f"{model_dir}: no config.json; not a Hugging Face model directory")
-    cfg = config_from_hf(config_path, _read_json(config_path))
+    raw_cfg = _read_json(config_path)
+    cfg = config_from_hf(config_path, raw_cfg)
+    bitnet = BitNetFormat.from_config(config_path, raw_cfg)
     _tokenizer_files(model_dir)          # fail early, before reading the weights
-    weights = load_weights(model_dir, cfg)
+    weights = load_weights(model_dir, cfg, bitnet)
     model = LlamaModel(cfg, load_hf_vocab(model_dir), weights, model_dir.resolve().name)
     model.validate(str(model_dir))
     return model

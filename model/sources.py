@@ -147,6 +147,16 @@ def fetch_trained(name: str) -> Callable[[Path], Path]:
     return fetch
 
 
+def fetch_builtin_file(filename: str) -> Callable[[Path], Path]:
+    """A model kept in the repository as one file under model/builtin/."""
+    def fetch(cache: Path) -> Path:
+        path = BUILTIN_DIR / filename
+        if not path.is_file():
+            raise ValueError(f"{path}: the built-in model file is missing (docs/TRAINING.md rebuilds it)")
+        return path
+    return fetch
+
+
 # Built-in models by MODEL= name. Others register theirs here.
 BUILTIN_MODELS: dict[str, BuiltinModel] = {
     "smollm2-135m": BuiltinModel(
@@ -155,6 +165,10 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
     "ps2-stories-6m": BuiltinModel(
         "5.8M-parameter chat model trained here on SmolLM2-written stories (model/builtin, docs/TRAINING.md)",
         fetch_trained("ps2-stories-6m")),
+    "ps2-stories-6m-ternary": BuiltinModel(
+        "ps2-stories-6m after ternary QAT: TQ2_0 GGUF (Q8_0 embedding); build it with "
+        "QUANT=ternary,embed=q8 (docs/TRAINING.md)",
+        fetch_builtin_file("ps2-stories-6m-ternary.gguf")),
 }
 
 

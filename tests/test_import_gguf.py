@@ -1,7 +1,8 @@
 """GGUF import: tiny random HF models written as GGUF the way llama.cpp's converter
 writes them (q/k rows permuted for interleaved rotary, ggml dim order, F32 / F16 /
 BF16 / Q8_0 / Q4_0 / Q4_1 tensors), imported back, and run through the numpy
-reference against transformers. Plus the real SmolLM2-135M GGUF when available."""
+reference against transformers; ternary TQ1_0 / TQ2_0 tensors kept exactly in a
+ternary PSNT. Plus the real SmolLM2-135M GGUF when available."""
 from __future__ import annotations
 
 import json
@@ -303,6 +304,78 @@ def test_quantized_types(gqa_tied, mha_untied, tmp_path, qtype, etype):
         print(f"{qtype.name} (embeddings {etype.name}), {'tied' if cfg.tie_embeddings else 'untied'}: "
               f"max |logit diff| {err:.2e} vs transformers on the same weights, "
               f"{noise:.3g} vs the unquantized model")
+
+
+# ---------------------------------------------------------------- ternary: TQ1_0, TQ2_0
+
+MATRICES = ("wq", "wk", "wv", "wo", "w1", "w2", "w3")
+
+
+@pytest.fixture(scope="module")
+def wide_tied(tmp_path_factory) -> Path:
+    """Rows of 256 and 512: multiples of the ternary types' 256-value blocks."""
+    return make_tiny_hf_model(tmp_path_factory.mktemp("wide"), dim=256, n_layers=2, n_heads=4, n_kv_heads=2,
+                              hidden=512, vocab=320, tie=True, seed=3, max_seq_len=64,
+                              tokenizer="sentencepiece")
+
+
+@pytest.mark.parametrize("qtype", [T.TQ1_0, T.TQ2_0], ids=["TQ1_0", "TQ2_0"])
+def test_ternary_types_kept_exactly(wide_tied, tmp_path, qtype, unicode_c):
+    """Weights are gguf's own dequantization; a ternary PSNT with one scale per
+    256-block (GGUF's) holds exactly its codes and scales; the C runtime computes
+    the reference's logits bit for bit (TQ2_0 only: the build is the slow part)."""
+    from host_build import build_forward_driver, first_difference, forward_logits, generate_kernels
+    from model.psnt import QuantPolicy, read_psnt, write_psnt
+
+    path = write_gguf(wide_tied, tmp_path / "t.gguf", qtype=qtype, embed_qtype=T.Q8_0)
+    model = load_gguf(path)
+    st = hf_state(wide_tied)
+    assert np.array_equal(model.tensor(Role.W2, 1), decoded(st["model.layers.1.mlp.down_proj.weight"], qtype))
+    assert np.array_equal(model.tensor(Role.WK, 0),
+                          decoded(st["model.layers.0.self_attn.k_proj.weight"], qtype))
+    psnt = tmp_path / "t.psnt"
+    write_psnt(psnt, model, QuantPolicy.parse("ternary:256,embed=q8"))
+    f = read_psnt(psnt)
+    for layer in range(2):
+        for short in MATRICES:
+            name = f"layers.{layer}.{short}"
+            w, got = model.weights[name], f.load(name)
+            blocks = w.reshape(w.shape[0], -1, 256)
+            assert np.array_equal(got.q.reshape(blocks.shape), np.sign(blocks)), name
+            assert np.array_equal(got.scales, np.abs(blocks).max(axis=2)), name
+            assert np.array_equal(got.dequantize(), w), name
+    if qtype != T.TQ2_0:
+        return
+    gen = generate_kernels(psnt, tmp_path, 64)
+    driver = build_forward_driver(gen, tmp_path, unicode_c)
+    ref = ReferenceModel(f, max_seq_len=64)
+    want = np.stack([ref.forward(t, pos) for pos, t in enumerate(TOKENS)])
+    got_c = forward_logits(driver, psnt, TOKENS, f.config.vocab_size,
+                           {"ASAN_OPTIONS": "detect_leaks=0", "PS2LLM_MEMORY_MB": "64"})
+    assert np.array_equal(got_c.view(np.uint32), want.view(np.uint32)), first_difference(got_c, want)
+
+
+def test_ternary_export_round_trip(wide_tied, tmp_path):
+    """model/train/export.py write_gguf: TQ2_0 matrices hold the rows ternarized as
+    the ternary QAT does (per-row absmean, scale rounded to f16); a per-row ternary
+    PSNT of the imported GGUF has the codes a PSNT of the float model gets."""
+    from model.import_hf import load_hf_dir
+    from model.psnt import QuantPolicy, read_psnt, write_psnt
+    from model.train.export import ternary_rows, write_gguf as export_gguf
+
+    hf = load_hf_dir(wide_tied)
+    model = load_gguf(export_gguf(hf, tmp_path / "e.gguf", "tq2_0", "q8_0"))
+    assert model.vocab == hf.vocab and model.config == hf.config
+    for name in ("layers.0.wq", "layers.0.wk", "layers.1.w2"):
+        assert np.array_equal(model.weights[name], ternary_rows(hf.weights[name])), name
+    policy = QuantPolicy.parse("ternary,embed=q8")
+    a = read_psnt(write_psnt(tmp_path / "hf.psnt", hf, policy).path)
+    b = read_psnt(write_psnt(tmp_path / "gguf.psnt", model, policy).path)
+    for layer in range(2):
+        for short in MATRICES:
+            qa, qb = a.load(f"layers.{layer}.{short}"), b.load(f"layers.{layer}.{short}")
+            assert np.array_equal(qa.q, qb.q)
+            assert np.array_equal(qb.scales, qa.scales.astype(np.float16).astype(np.float32))
 
 
 # ---------------------------------------------------------------- errors
