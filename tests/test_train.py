@@ -132,6 +132,36 @@ def test_hf_export_reads_back(micro_run, tmp_path):
     assert back.vocab.tokens == llama.vocab.tokens and back.vocab.im_end_id == llama.vocab.im_end_id
 
 
+def test_corpus_generator_writes_resumable_samples(micro_run, tmp_path):
+    """model/train/generate.py with the micro model as the writer: its HF model
+    computes our reference's logits, it writes prompt/response lines, and an
+    interrupted run resumed to N equals one run to N."""
+    pytest.importorskip("transformers")
+    from model.train import generate
+    out, _, _ = micro_run
+    model, _ = load_checkpoint(out / "ckpt.pt")
+    sp = (out / "tokenizer.model").read_bytes()
+    hf = write_hf_dir(to_llama(model, sp, "micro"), sp, tmp_path / "hf", dtype="float32")
+    lm, tok = generate.load_generator(str(hf), "cpu", "float32")
+    ids = tok.encode_chat([{"role": "user", "content": "Tell me a story about a cat."}])
+    ref = ReferenceModel(read_psnt(write_psnt(tmp_path / "f32.psnt", to_llama(model, sp),
+                                              QuantPolicy.parse("f32")).path))
+    with torch.no_grad():
+        got = lm(torch.tensor([ids])).logits[0].numpy()
+    want = np.stack([ref.forward(t, i) for i, t in enumerate(ids)])
+    np.testing.assert_allclose(got, want, atol=1e-4)
+
+    common = ["--model", str(hf), "--batch", "2", "--max-new", "12", "--seed", "3"]
+    whole, parts = tmp_path / "whole.jsonl", tmp_path / "parts.jsonl"
+    assert generate.main([str(whole), "--n", "5", *common]) == 0
+    assert generate.main([str(parts), "--n", "2", *common]) == 0
+    assert generate.main([str(parts), "--n", "5", *common]) == 0
+    lines = [json.loads(x) for x in whole.read_text().splitlines()]
+    assert len(lines) == 5 and whole.read_text() == parts.read_text()
+    assert all(x["finish"] in ("stop", "length") and x["prompt"] for x in lines)
+    assert corpus.read_jsonl(whole)[0].prompt == lines[0]["prompt"]
+
+
 def test_layer_sharing_exports_every_layer():
     s = TrainShape(dim=32, hidden_dim=64, n_layers=4, n_heads=4, n_kv_heads=2, vocab_size=320,
                    max_seq_len=32, share=2)

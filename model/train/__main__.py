@@ -5,11 +5,13 @@
                   [--corpus FILE ...] [--init-from CKPT] [--max-minutes M]
                   (the same command again resumes from RUN_DIR/ckpt.pt)
     eval RUN_DIR [--psnt FILE] [--max-tokens N]
-    export RUN_DIR (--hf DIR | --psnt FILE [--quant q8 | --quant ternary,embed=q8])
+    export RUN_DIR (--hf DIR | --psnt FILE [--quant q8 | --quant ternary,embed=q8]
+                    | --gguf FILE [--gguf-type tq2_0])   (RUN_DIR may also be a HF directory)
     sample RUN_DIR PROMPT [--tokens 200] [--quant float|q8|ternary]
 
-The corpus is the starter corpus (../shared/corpus/smollm2-simple.jsonl.gz)
-unless --corpus names others (jsonl[.gz] with prompt/response)."""
+The corpus is the starter corpus (../shared/corpus/smollm2-simple.jsonl.gz) plus
+the generated one (model/train/data/) unless --corpus names others (jsonl[.gz]
+with prompt/response)."""
 from __future__ import annotations
 
 import argparse
@@ -22,7 +24,7 @@ CONFIGS = Path(__file__).resolve().parent / "configs"
 
 def _corpus(args) -> list:
     from model.train import corpus
-    return corpus.read_corpus(args.corpus or [corpus.STARTER_CORPUS])
+    return corpus.read_corpus(args.corpus or corpus.DEFAULT_CORPORA)
 
 
 def _parse_value(text: str):
@@ -63,6 +65,7 @@ def cmd_train(args) -> None:
     import torch
     from model.train.trainer import train
     torch.set_num_threads(args.threads)
+    torch.set_float32_matmul_precision("high")      # TF32 on a GPU; no effect on the CPU
     out = Path(args.run)
     from model.train.trainer import prepare_run
     cfg = prepare_run(out, _config(args), _corpus(args) if not (out / "run.json").is_file() else None,
@@ -74,7 +77,7 @@ def cmd_train(args) -> None:
     print(f"{out}: {m.n_params() / 1e6:.2f}M parameters ({m.n_unique_params() / 1e6:.2f}M trained), "
           f"{n_train} training tokens, {cfg.steps} steps x {cfg.batch * cfg.seq_len} tokens", flush=True)
     res = train(out, cfg, max_minutes=args.max_minutes, progress=not args.quiet,
-                init_from=Path(args.init_from) if args.init_from else None)
+                init_from=Path(args.init_from) if args.init_from else None, device=args.device)
     print(json.dumps(res))
 
 
@@ -121,7 +124,7 @@ def torch_doc_perplexity(model, stream, n_tokens: int, mode: str) -> float:
         for a, b in zip(starts, starts[1:]):
             for s in range(a, b, model.shape.max_seq_len):
                 e = min(s + model.shape.max_seq_len, b)
-                t = torch.from_numpy(ids[s:e + 1])[None]
+                t = torch.from_numpy(ids[s:e + 1])[None].to(model.tok_embeddings.device)
                 logits = model(t[:, :-1])[0]
                 nll += torch.nn.functional.cross_entropy(logits, t[0, 1:], reduction="sum").item()
     model.set_quant(prev)
@@ -135,7 +138,8 @@ def cmd_eval(args) -> None:
     torch.set_num_threads(args.threads)
     run = Path(args.run)
     model, ck, _ = _load_run(run)
-    held = np.load(run / "heldout.npy", mmap_mode="r")
+    model.to(args.device)
+    held = np.load(args.stream or run / "heldout.npy", mmap_mode="r")
     seq = min(512, model.shape.max_seq_len)
     res = {"step": ck["step"], "tokens": ck["tokens"], "heldout_tokens": len(held)}
     res["ppl_tokens"] = min(len(held) - 1, args.heldout_tokens or len(held))
@@ -150,19 +154,34 @@ def cmd_eval(args) -> None:
     print(json.dumps(res, indent=2))
 
 
+def _export_source(run: Path, name: str | None):
+    """(LlamaModel, tokenizer.model bytes) of a run directory (its ckpt.pt), or of
+    a HF directory such a run was exported to (the checkpoint is not always kept)."""
+    from model.train.export import to_llama
+    if not (run / "ckpt.pt").is_file() and (run / "config.json").is_file():
+        from model.import_hf import load_hf_dir
+        llama = load_hf_dir(run)
+        llama.name = name or llama.name
+        return llama, (run / "tokenizer.model").read_bytes()
+    model, _, sp = _load_run(run)
+    return to_llama(model, sp, name or run.resolve().name), sp
+
+
 def cmd_export(args) -> None:
     from model.psnt import QuantPolicy, write_psnt
-    from model.train.export import to_llama, write_hf_dir
-    if not args.hf and not args.psnt:
-        raise ValueError("export needs --hf DIR and/or --psnt FILE")
-    run = Path(args.run)
-    model, _, sp = _load_run(run)
-    llama = to_llama(model, sp, args.name or run.resolve().name)
+    from model.train.export import write_gguf, write_hf_dir
+    if not args.hf and not args.psnt and not args.gguf:
+        raise ValueError("export needs --hf DIR, --psnt FILE and/or --gguf FILE")
+    llama, sp = _export_source(Path(args.run), args.name)
     if args.hf:
         print(f"wrote {write_hf_dir(llama, sp, Path(args.hf))}")
     if args.psnt:
         rep = write_psnt(args.psnt, llama, QuantPolicy.parse(args.quant))
         print(f"wrote {rep.path}: {rep.file_size / 1e6:.2f} MB {args.quant}")
+    if args.gguf:
+        path = write_gguf(llama, Path(args.gguf), args.gguf_type, args.gguf_embed)
+        print(f"wrote {path}: {path.stat().st_size / 1e6:.2f} MB, matrices {args.gguf_type}, "
+              f"embedding {args.gguf_embed}")
 
 
 def cmd_sample(args) -> None:
@@ -211,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--init-from", help="start from another run's ckpt.pt (fine-tuning, e.g. ternary QAT)")
     r.add_argument("--max-minutes", type=float, help="checkpoint and stop after this much training time")
     r.add_argument("--threads", type=int, default=2)
+    r.add_argument("--device", default="cpu", help="torch device: cpu, cuda")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     e = sub.add_parser("eval", help="held-out perplexity: float, q8 and ternary fake-quant (and a PSNT)")
     e.add_argument("run")
@@ -219,12 +239,18 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--heldout-tokens", type=int, default=0, help="held-out tokens for the torch perplexities (0 = all)")
     e.add_argument("--modes", default="float,q8,ternary", help="fake-quant modes to evaluate")
     e.add_argument("--threads", type=int, default=2)
+    e.add_argument("--device", default="cpu", help="torch device: cpu, cuda")
+    e.add_argument("--stream", help="another held-out token stream (.npy, same tokenizer) instead of the run's")
     x = sub.add_parser("export", help="write the run's model as a HF directory and/or a PSNT")
     x.add_argument("run")
     x.add_argument("--hf")
     x.add_argument("--psnt")
     x.add_argument("--quant", default="q8", help="PSNT quant policy (model/psnt.py QuantPolicy.parse); "
                    "a ternary-trained model: ternary,embed=q8")
+    x.add_argument("--gguf", help="write a llama GGUF (model/import_gguf.py reads it)")
+    x.add_argument("--gguf-type", default="tq2_0", help="GGUF type of the layer matrices: f16, q8_0, "
+                   "tq1_0 or tq2_0 (ternary: the rows ternarized as the ternary QAT does)")
+    x.add_argument("--gguf-embed", default="q8_0", help="GGUF type of the embedding: f16 or q8_0")
     x.add_argument("--name")
     s = sub.add_parser("sample", help="generate a chat answer with the torch model")
     s.add_argument("run")

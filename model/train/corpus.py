@@ -22,6 +22,9 @@ import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTER_CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "smollm2-simple.jsonl.gz"
+# Written by model/train/generate.py (--seed 7, batch 1024 on a GPU; docs/TRAINING.md).
+GENERATED_CORPUS = REPO_ROOT / "model" / "train" / "data" / "smollm2-gen-seed7.jsonl.gz"
+DEFAULT_CORPORA = (STARTER_CORPUS, GENERATED_CORPUS)
 HELDOUT_PERCENT = 5
 
 

@@ -82,13 +82,14 @@ def same_run(a: TrainConfig, b: TrainConfig) -> bool:
     return da == db
 
 
-def batch_at(stream: np.ndarray, cfg: TrainConfig, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+def batch_at(stream: np.ndarray, cfg: TrainConfig, step: int,
+             device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     """(inputs, targets) of step `step`: random windows from a generator seeded by
     (seed, step)."""
     rng = np.random.default_rng([cfg.seed, step])
     starts = rng.integers(0, len(stream) - cfg.seq_len - 1, size=cfg.batch)
     x = np.stack([stream[s:s + cfg.seq_len + 1] for s in starts]).astype(np.int64)
-    x = torch.from_numpy(x)
+    x = torch.from_numpy(x).to(device)
     return x[:, :-1], x[:, 1:]
 
 
@@ -109,7 +110,7 @@ def perplexity(model: TinyLlama, stream: np.ndarray, seq_len: int, mode: str,
             parts = ([np.stack([np.asarray(stream[a:b + 1], dtype=np.int64) for a, b in full])] if full else [])
             parts += [np.asarray(stream[a:b + 1], dtype=np.int64)[None] for a, b in group if b - a != seq_len]
             for rows in parts:
-                t = torch.from_numpy(rows)
+                t = torch.from_numpy(rows).to(model.tok_embeddings.device)
                 logits = model(t[:, :-1])
                 nll += torch.nn.functional.cross_entropy(
                     logits.reshape(-1, logits.shape[-1]), t[:, 1:].reshape(-1), reduction="sum").item()
@@ -152,8 +153,9 @@ def load_checkpoint(path: Path) -> tuple[TinyLlama, dict]:
 
 
 def train(out: Path, cfg: TrainConfig, *, max_minutes: float | None = None,
-          progress: bool = True, init_from: Path | None = None) -> dict:
-    """Train (or resume) the run in `out`; returns the final evaluation."""
+          progress: bool = True, init_from: Path | None = None, device: str = "cpu") -> dict:
+    """Train (or resume) the run in `out` on a torch device; returns the final
+    evaluation. Checkpoints hold CPU tensors, whatever the device."""
     from tqdm import tqdm
 
     train_ids = np.load(out / "train.npy", mmap_mode="r")
@@ -172,9 +174,15 @@ def train(out: Path, cfg: TrainConfig, *, max_minutes: float | None = None,
         step, elapsed, tokens = ck["step"], ck["elapsed"], ck["tokens"]
     elif init_from is not None:       # fine-tune (e.g. ternary QAT) from another run's weights
         model.load_state_dict(load_checkpoint(init_from)[0].state_dict())
+    model.to(device)
+    for st in opt.state.values():         # a resumed optimizer's moments follow the model
+        for k, v in st.items():
+            if torch.is_tensor(v) and v.dim():
+                st[k] = v.to(device)
 
     def checkpoint() -> None:
-        save_atomic({"config": asdict(cfg), "model": model.state_dict(), "optimizer": opt.state_dict(),
+        save_atomic({"config": asdict(cfg), "model": {k: v.cpu() for k, v in model.state_dict().items()},
+                     "optimizer": opt.state_dict(),
                      "step": step, "elapsed": elapsed, "tokens": tokens,
                      "quant": cfg.quant_at(max(step - 1, 0))}, ckpt)
 
@@ -195,7 +203,7 @@ def train(out: Path, cfg: TrainConfig, *, max_minutes: float | None = None,
         model.set_quant(cfg.quant_at(step))
         for g in opt.param_groups:
             g["lr"] = cfg.lr_at(step)
-        x, y = batch_at(train_ids, cfg, step)
+        x, y = batch_at(train_ids, cfg, step, device)
         loss = model.loss(x, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
