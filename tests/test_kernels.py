@@ -11,6 +11,7 @@ absolute (scaled up for angles of thousands of radians)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -84,31 +85,45 @@ def kernel_table(spec: ModelSpec) -> str:
 
 
 class Driver:
-    def __init__(self, exe: Path, spec: ModelSpec) -> None:
-        self.exe, self.spec, self.ks = exe, spec, plan_kernels(spec)
+    def __init__(self, exe: Path, spec: ModelSpec, runner: list[str]) -> None:
+        self.exe, self.spec, self.ks, self.runner = exe, spec, plan_kernels(spec), runner
 
     def __call__(self, symbol: str, *inputs) -> bytes:
         data = b"".join(np.ascontiguousarray(a).tobytes() if isinstance(a, np.ndarray) else a
                         for a in inputs)
-        done = subprocess.run([str(self.exe), symbol], input=data, capture_output=True,
+        done = subprocess.run([*self.runner, str(self.exe), symbol], input=data, capture_output=True,
                               env={**os.environ, **SANITIZER_ENV})
         assert done.returncode == 0, done.stderr.decode(errors="replace")
         return done.stdout
 
 
-@pytest.fixture(scope="module", params=sorted(CASES))
+# Each case's kernels are built twice: for the host with ASan/UBSan, and as the
+# C code the PS2 build keeps (MIPS32, single-float, as the linux-mips port) run
+# under qemu-mipsel; the driver links Debian's static mipsel glibc for its I/O.
+TARGETS = {"host": (["gcc", *SANITIZE_FLAGS], []),
+           "qemu": (["mipsel-linux-gnu-gcc", "-march=mips32", "-msingle-float", "-static"],
+                    ["qemu-mipsel", "-cpu", "24Kf"])}
+
+
+@pytest.fixture(scope="module", params=[(c, t) for c in sorted(CASES) for t in TARGETS],
+                ids=lambda p: f"{p[0]}-{p[1]}")
 def driver(request, tmp_path_factory) -> Driver:
-    spec = CASES[request.param]
-    out = tmp_path_factory.mktemp(request.param)
+    case, target = request.param
+    compiler, runner = TARGETS[target]
+    if not all(shutil.which(tool) for tool in compiler[:1] + runner[:1]):
+        pytest.skip(f"{compiler[0]} and {runner[0] if runner else ''} are installed by setup.sh")
+    spec = CASES[case]
+    out = tmp_path_factory.mktemp(f"{case}-{target}")
     for name, text in render_all(spec).items():
         (out / name).write_text(text)
     (out / "kernel_table.h").write_text(kernel_table(spec))
     exe = out / "kernel_driver"
-    cmd = ["gcc", *COMMON_CFLAGS, "-O2", *SANITIZE_FLAGS, f"-I{out}",
+    cmd = [*compiler, *COMMON_CFLAGS, "-O2", f"-I{out}",
            *[f"-I{ROOT / d}" for d in INCLUDE_DIRS], str(ROOT / "tests/c/kernel_driver.c"),
            str(out / "kernels.gen.c"), str(ROOT / "ee_runtime_c/mathf.c"), "-o", str(exe)]
-    subprocess.run(cmd, check=True)
-    return Driver(exe, spec)
+    built = subprocess.run(cmd, capture_output=True, text=True)   # the static link warns of glibc's -mfpxx
+    assert built.returncode == 0, built.stderr
+    return Driver(exe, spec, runner)
 
 
 def rng_for(name: str) -> np.random.Generator:
