@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 root=$(pwd)
 
-apt_packages=(gcc make python3 python3-venv gcc-mipsel-linux-gnu binutils-mipsel-linux-gnu
+apt_packages=(gcc make python3 python3-venv gcc-mipsel-linux-gnu binutils-mipsel-linux-gnu libc6-dev-mipsel-cross
               qemu-user xorriso genisoimage)
 missing=()
 for p in "${apt_packages[@]}"; do
