@@ -1,8 +1,9 @@
-"""Streaming under qemu-mipsel with reads throttled to drive profiles: token time
-against read time and compute time, overlap on and off. A benchmark, not a test.
+"""Streaming with reads throttled to drive profiles, under qemu-mipsel (the
+linux-mips port) or on the host port: token time against read time and compute
+time, overlap on and off. A benchmark, not a test.
 
     .venv/bin/python tests/bench_streaming.py build/smollm2-135m/model.psnt \
-        --profiles ps2-dvd,ps2-hdd,balanced [--tokens 2] [--prompt "The capital"]
+        --profiles ps2-dvd,ps2-hdd,balanced [--tokens 2] [--prompt "The capital"] [--port host]
 
 The PSNT must have its plan beside it (`python -m model convert ... --ram 32M`).
 compute = the unthrottled run's generation s/token; read = streamed bytes per
@@ -26,13 +27,15 @@ from codegen.kernels import generate  # noqa: E402
 from codegen.spec import spec_from_psnt  # noqa: E402
 from codegen.unicode_tables import render_unicode_tables  # noqa: E402
 from model.devices import get_device  # noqa: E402
+from host_build import build_runtime  # noqa: E402
 from test_streaming import build_mips, report  # noqa: E402
 
 MiB = 1 << 20
 
 
 def run(elf: Path, psnt: Path, args: argparse.Namespace, *extra: str) -> dict:
-    done = subprocess.run(["qemu-mipsel", "-cpu", "24Kf", str(elf), str(psnt), "--prompt", args.prompt,
+    runner = ["qemu-mipsel", "-cpu", "24Kf"] if args.port == "linux-mips" else []
+    done = subprocess.run([*runner, str(elf), str(psnt), "--prompt", args.prompt,
                            "--raw", "--tokens", str(args.tokens), "--ids", "--ignore-eos", *extra],
                           capture_output=True, text=True, errors="replace")
     if done.returncode != 0:
@@ -49,18 +52,21 @@ def main() -> int:
     parser.add_argument("--tokens", type=int, default=2)
     parser.add_argument("--prompt", default="The capital")
     parser.add_argument("--no-verify", action="store_true", help="without the CRC check of streamed blocks")
+    parser.add_argument("--port", choices=("linux-mips", "host"), default="linux-mips",
+                        help="linux-mips runs under qemu-mipsel; host is the host build (no sanitizers)")
     args = parser.parse_args()
     verify = ["--no-verify"] if args.no_verify else ["--verify"]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         generate(spec_from_psnt(args.psnt), out / "gen")
         (out / "unicode_tables.gen.c").write_text(render_unicode_tables())
-        elf = build_mips(out / "gen", out, out / "unicode_tables.gen.c")
+        build = build_mips if args.port == "linux-mips" else lambda *a: build_runtime(*a, sanitize=False)
+        elf = build(out / "gen", out, out / "unicode_tables.gen.c")
         base = run(elf, args.psnt, args, *verify)
         compute = base["generation_s_per_token"]
         per_token = base["bytes"] / base["forwards"]
         print(f"{args.psnt}: {per_token / MiB:.2f} MiB read per token, compute {compute:.3f} s/token "
-              f"under qemu (verify {'off' if args.no_verify else 'on'}), ids {base['ids']}")
+              f"on {args.port} (verify {'off' if args.no_verify else 'on'}), ids {base['ids']}")
         for name in args.profiles.split(","):
             if name == "balanced":
                 mibps, seek_s = per_token / MiB / compute, 0.010
