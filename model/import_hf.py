@@ -314,7 +314,12 @@ def load_hf_vocab(model_dir: Path) -> Vocab:
         except ValueError:
             if len(files) == 1:
                 raise
-    return vocab_import.vocab_from_sentencepiece(files[-1])
+    vocab = vocab_import.vocab_from_sentencepiece(files[-1])
+    config = model_dir / "tokenizer_config.json"     # the template lives beside it
+    if config.is_file():
+        vocab.chat_template = vocab_import.chat_template_from_config(
+            json.loads(config.read_text(encoding="utf-8")))
+    return vocab
 
 
 def load_hf_dir(path) -> LlamaModel:

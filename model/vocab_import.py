@@ -232,6 +232,15 @@ def _special_content(value: Any) -> str | None:
     return value
 
 
+def chat_template_from_config(config: Mapping[str, Any]) -> str:
+    """tokenizer_config.json's chat_template: a string, or named templates of which
+    "default" is taken; "" when there is none."""
+    template = config.get("chat_template", "") or ""
+    if isinstance(template, list):
+        template = next((t["template"] for t in template if t.get("name") == "default"), "")
+    return template
+
+
 def vocab_from_tokenizer_json(path: str | Path, config_path: str | Path | None = None) -> Vocab:
     """A byte-level BPE `tokenizer.json` (GPT-2, SmolLM, Llama 3 style), with
     `tokenizer_config.json` beside it (or at config_path) for the chat template,
@@ -282,9 +291,7 @@ def vocab_from_tokenizer_json(path: str | Path, config_path: str | Path | None =
         content = _special_content(config.get(name))
         return by_text.get(content.encode(), -1) if content else -1
 
-    template = config.get("chat_template", "") or ""
-    if isinstance(template, list):   # named templates: take "default"
-        template = next((t["template"] for t in template if t.get("name") == "default"), "")
+    template = chat_template_from_config(config)
     add_bos = config.get("add_bos_token")
     bos = token_id("bos_token")
     if add_bos is None:
@@ -453,6 +460,6 @@ def load_vocab(path: str | Path, **kw: Any) -> Vocab:
 
 
 __all__: Sequence[str] = [
-    "vocab_from_sentencepiece", "vocab_from_tokenizer_json", "vocab_from_gguf_metadata",
+    "vocab_from_sentencepiece", "vocab_from_tokenizer_json", "chat_template_from_config", "vocab_from_gguf_metadata",
     "vocab_from_llama2c", "load_vocab", "bytes_to_unicode", "LLAMA3_PATTERN",
 ]

@@ -16,7 +16,7 @@ from model.psnt import QuantPolicy, read_psnt, write_psnt           # noqa: E402
 from model.reference import ReferenceModel                         # noqa: E402
 from model.tokenizer import Tokenizer                              # noqa: E402
 from model.train import corpus                                     # noqa: E402
-from model.train.export import to_llama, write_hf_dir              # noqa: E402
+from model.train.export import CHATML_TEMPLATE, to_llama, write_hf_dir              # noqa: E402
 from model.train.model import TinyLlama, TrainShape                # noqa: E402
 from model.train.tokenizer import train_sentencepiece              # noqa: E402
 from model.train.trainer import TrainConfig, load_checkpoint, prepare_run, train  # noqa: E402
@@ -130,6 +130,7 @@ def test_hf_export_reads_back(micro_run, tmp_path):
     for name, w in llama.weights.items():
         np.testing.assert_array_equal(back.weights[name], w)
     assert back.vocab.tokens == llama.vocab.tokens and back.vocab.im_end_id == llama.vocab.im_end_id
+    assert back.vocab.chat_template == CHATML_TEMPLATE      # from tokenizer_config.json
 
 
 def test_corpus_generator_writes_resumable_samples(micro_run, tmp_path):
