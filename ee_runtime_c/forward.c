@@ -4,6 +4,7 @@
  * integers as in one call, so tokens do not depend on the RAM budget. */
 #include "forward.h"
 
+#include "attention.h"
 #include "kernels.gen.h"
 #include "profile.h"
 
@@ -79,37 +80,26 @@ static status_t norm_weights(const Weights *w, RunState *s, const float *residen
 
 /* o (n_heads * head_dim) = attention of q over cache positions 0..pos of layer l.
  * Kv head g serves query heads g * KV_GROUP .. + KV_GROUP - 1; each of its cached
- * vectors is read back as f32 once for all of them. */
+ * vectors is read back as f32 once for all of them, and attention.c's loops (VU0 on
+ * the EE) take that vector against all of them. */
 static void attention(RunState *s, uint32_t l, uint32_t pos)
 {
+    static const AttDims dims = { MODEL_HEAD_DIM, KV_GROUP, MODEL_CONTEXT, MODEL_ATT_SCALE };
     uint32_t g, h, t, i;
     for (g = 0; g < MODEL_N_KV_HEADS; g++) {
         const uint32_t h0 = g * KV_GROUP;
-        for (t = 0; t <= pos; t++) {
-            const float *k = MODEL_KV_HEAD(s->kv_head, s->key_cache, l, t, g);
-            for (h = h0; h < h0 + KV_GROUP; h++) {
-                const float *qh = s->q + h * MODEL_HEAD_DIM;
-                float dot = 0.0f;
-                for (i = 0; i < MODEL_HEAD_DIM; i++)
-                    dot += qh[i] * k[i];
-                s->att[(size_t)h * MODEL_CONTEXT + t] = dot * MODEL_ATT_SCALE;
-            }
-        }
-        for (h = h0; h < h0 + KV_GROUP; h++) {
-            float *oh = s->o + h * MODEL_HEAD_DIM;
-            softmax(s->att + (size_t)h * MODEL_CONTEXT, pos + 1);
+        float *att = s->att + (size_t)h0 * MODEL_CONTEXT;
+        float *o = s->o + h0 * MODEL_HEAD_DIM;
+        for (t = 0; t <= pos; t++)
+            att_scores(att + t, s->q + h0 * MODEL_HEAD_DIM,
+                       MODEL_KV_HEAD(s->kv_head, s->key_cache, l, t, g), &dims);
+        for (h = 0; h < KV_GROUP; h++) {
+            softmax(att + (size_t)h * MODEL_CONTEXT, pos + 1);
             for (i = 0; i < MODEL_HEAD_DIM; i++)
-                oh[i] = 0.0f;
+                o[h * MODEL_HEAD_DIM + i] = 0.0f;
         }
-        for (t = 0; t <= pos; t++) {
-            const float *v = MODEL_KV_HEAD(s->kv_head, s->value_cache, l, t, g);
-            for (h = h0; h < h0 + KV_GROUP; h++) {
-                const float a = s->att[(size_t)h * MODEL_CONTEXT + t];
-                float *oh = s->o + h * MODEL_HEAD_DIM;
-                for (i = 0; i < MODEL_HEAD_DIM; i++)
-                    oh[i] += a * v[i];
-            }
-        }
+        for (t = 0; t <= pos; t++)
+            att_values(o, att + t, MODEL_KV_HEAD(s->kv_head, s->value_cache, l, t, g), &dims);
     }
 }
 

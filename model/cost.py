@@ -36,8 +36,10 @@ CPI_RANGE = (1.0, 2.0)
 MISS_CYCLES = 40               # D-cache miss to RDRAM, ps2tek COP0Caches / REFERENCE §9
 LINE = 64                      # D-cache line
 CALL_COST_SMALL = 20           # memcpy/memset of a few bytes (the fast path of sdk/libc)
-ATT_INSN_PER_MAC = 7           # attention's f32 dot products in forward.c (lwc1 x2, mul.s,
-                               # add.s, two pointer increments, branch): estimate
+ATT_INSN_PER_MAC = 7           # attention without an ELF: f32 multiply-adds (lwc1 x2,
+                               # mul.s, add.s, pointer increments, branch): estimate
+ATT_LOOP_INSN = 12             # forward.c's loop over positions around each attention.c call
+                               # (arguments, two jal, branch): estimate
 RESIDUAL_INSN = 6              # x[i] += y[i]: lwc1 x2, add.s, swc1, addiu, branch
 SAMPLER_INSN_PER_TOKEN = 6     # greedy argmax over the vocab (sampler.c): estimate
 
@@ -70,8 +72,9 @@ class Function:
         return len(self.instructions)
 
     def loads_in(self, loop: Loop) -> int:
-        return sum(1 for a, m, _ in self.instructions
-                   if loop.start <= a <= loop.end and re.match(r"^l(b|bu|h|hu|w|wc1|d|q)$", m))
+        """Loads in the loop, an lqc2 (VU0: four floats) counting as four."""
+        return sum(4 if m == "lqc2" else 1 for a, m, _ in self.instructions
+                   if loop.start <= a <= loop.end and re.match(r"^l(b|bu|h|hu|w|wc1|d|q|qc2)$", m))
 
 
     def count_in(self, loop: Loop, mnemonic: str) -> int:
@@ -110,10 +113,16 @@ def disassemble(elf_path: str | Path, objdump: str | None = None) -> dict[str, F
             mnem, ops = m.group(2), m.group(3)
             if mnem == ".word":        # objdump's MIPS III view shows R5900 MMI as .word
                 mnem = _r5900_name(int(ops.split()[0], 16))
+            mnem = _COP2_NAMES.get(mnem, mnem)
             current.instructions.append((int(m.group(1), 16), mnem, ops))
     for f in funcs.values():
         f.loops = _loops(f)
     return _with_aliases(funcs, elf_path)
+
+
+# VU0 macro mode in objdump's MIPS III view (docs/KERNELS.md): lqc2/sqc2 are its
+# ldc2/sdc2 opcodes, qmfc2/qmtc2 its dmfc2/dmtc2, and every VU0 operation is "c2".
+_COP2_NAMES = {"ldc2": "lqc2", "sdc2": "sqc2", "dmfc2": "qmfc2", "dmtc2": "qmtc2", "c2": "vu0"}
 
 
 def _r5900_name(word: int) -> str:
@@ -229,6 +238,22 @@ def twin_counts(funcs: dict[str, Function]) -> list[tuple[str, float, float]]:
     return out
 
 
+def attention_counts(funcs: dict[str, Function], head_dim: int, n_q: int,
+                     variant: str = "vu0") -> tuple[float, float] | None:
+    """Instructions of one att_scores and one att_values call (ee_runtime_c/attention.c:
+    one cached key or value against the n_q query heads of its kv head): the VU0
+    variants ("vu0", whose loops run when head_dim is a multiple of 8) or their C twins
+    ("c"). Innermost loops take their floats per trip from their loads (two per
+    element; an lqc2 is four floats); None when the ELF has no such kernels."""
+    names = ("att_scores", "att_values") if variant == "vu0" else ("att_scores_c", "att_values_c")
+    if variant == "vu0" and head_dim % 8:
+        names = ("att_scores_c", "att_values_c")             # the variants fall back to C
+    if not all(n in funcs for n in names):
+        return None
+    scores, values = (loop_count(funcs, n, n_q * head_dim, n_q, 2).per_call for n in names)
+    return scores, values
+
+
 def kernel_symbols(header: str | Path) -> list[str]:
     """Function names declared in build/<model>/gen/kernels.gen.h."""
     text = Path(header).read_text()
@@ -281,12 +306,26 @@ class ComputeModel:
         return kc.per_call
 
     def matvec(self, quant: str, rows: int, cols: int) -> float:
-        q = self._count(rf"quantize_q8_{cols}", cols, fallback=12 * cols) if quant == "q8" else 0
+        # every integer-activation type (q8, q4, q4m, ternary) quantizes x first
+        q = self._count(rf"quantize_q8_{cols}", cols, fallback=12 * cols) if quant not in ("f32", "f16") else 0
         pattern = rf"matvec_{quant}_{rows}x{cols}(_g\d+)?(_rows)?"
         twin = rf"matvec_{quant}_{rows}x{cols}(_g\d+)?_rows_c"    # the C twin of an MMI kernel
         if self.kernels == "c" and self.funcs and self._find(twin):
             pattern = twin
         return q + self._count(pattern, rows * cols, rows, loads=2, fallback=7 * rows * cols)
+
+    def attention_loops(self, n: int) -> float:
+        """attention.c's scores and weighted values over n positions of every kv head
+        (VU0, or the C twins with kernels="c"), counted from the ELF when it has them."""
+        cfg = self.cfg
+        n_q = cfg.n_heads // cfg.n_kv_heads
+        counts = attention_counts(self.funcs, cfg.head_dim, n_q,
+                                  "c" if self.kernels == "c" else "vu0") if self.funcs else None
+        if counts is None:
+            self.methods.setdefault("attention (attention.c)", "formula")
+            return ATT_INSN_PER_MAC * 2 * cfg.n_heads * n * cfg.head_dim
+        self.methods["attention (attention.c)"] = "loops"
+        return n * cfg.n_kv_heads * (sum(counts) + 2 * ATT_LOOP_INSN)
 
     def stages(self, plan: Plan, position: int) -> list[Stage]:
         """Every stage of one token at `position` (0-based), in execution order."""
@@ -314,8 +353,7 @@ class ComputeModel:
                               for h in (cfg.n_heads, cfg.n_kv_heads))
                     out.append(Stage(name, None, ins, 0))
                 elif role == "attention":
-                    macs = 2 * cfg.n_heads * n * cfg.head_dim
-                    ins = ATT_INSN_PER_MAC * macs + cfg.n_heads * self._count(
+                    ins = self.attention_loops(n) + cfg.n_heads * self._count(
                         r"softmax", n, fallback=60 * n)
                     # this position's keys and values into the cache, then every cached
                     # kv head vector read back once (f16/q8: converted to f32)
@@ -323,7 +361,6 @@ class ComputeModel:
                                            fallback=4 * cfg.kv_dim)
                     ins += 2 * n * cfg.n_kv_heads * self._count(r"kv_head_\w+", cfg.head_dim,
                                                                 fallback=4 * cfg.head_dim)
-                    self.methods.setdefault("attention (forward.c)", "formula")
                     out.append(Stage(name, None, ins, 2 * n * cfg.kv_dim * kv_elem))
                 elif role == "silu":
                     ins = self._count(rf"silu_mul_{cfg.hidden_dim}", cfg.hidden_dim,

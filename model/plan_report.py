@@ -103,6 +103,7 @@ def format_report(plan: Plan, times: dict[str, TokenTime], trade: list[TradeRow]
         from model.cost import twin_counts
         for name, c, mmi in twin_counts(compute.funcs):
             lines.append(f"  {name}: {mmi:.0f} instructions a row (MMI), C twin {c:.0f} ({c / mmi:.1f}x)")
+        lines += _attention_lines(plan, times, compute, position)
     lines.append(f"\ncontext vs resident weights (RAM {plan.ram_bytes / 2**20:g} MiB, {plan.device}):")
     lines.append(f"  {'context':>7} {'KV':>4} {'KV MB':>8} {'resident MB':>12} {'MB/token':>9} "
                  f"{'seeks':>5} {'disc s/token':>12}")
@@ -115,6 +116,28 @@ def format_report(plan: Plan, times: dict[str, TokenTime], trade: list[TradeRow]
                      f"{row.resident_bytes / MB:12.2f} {row.streamed_bytes_per_token / MB:9.2f} "
                      f"{row.seeks_per_token:5} {row.disc_seconds_per_token:12.2f}{mark}")
     return "\n".join(lines) + "\n"
+
+
+def _attention_lines(plan: Plan, times: dict[str, TokenTime], compute: ComputeModel,
+                     position: int) -> list[str]:
+    """attention.c's VU0 loops against their C twins, and the whole token with every
+    kernel's C twin (no MMI, no VU0) against the kernels the PS2 runs."""
+    from model.cost import attention_counts
+    cfg = compute.cfg
+    n_q = cfg.n_heads // cfg.n_kv_heads
+    vu0, c = (attention_counts(compute.funcs, cfg.head_dim, n_q, v) for v in ("vu0", "c"))
+    lines = []
+    if vu0 and c:
+        lines.append(f"  attention.c per position and kv head ({n_q} query heads of {cfg.head_dim}): "
+                     f"scores {vu0[0]:.0f} instructions (VU0), C twin {c[0]:.0f}; "
+                     f"values {vu0[1]:.0f} (VU0), C twin {c[1]:.0f}")
+    device = plan.device if plan.device in times else next(iter(times))
+    fast = times[device]
+    slow = predict(plan, cfg, ComputeModel(cfg, compute.funcs, kernels="c"), position, (device,))[device]
+    lines.append(f"  on {device}: {1 / fast.seconds:.2f} tok/s with the MMI/VU0 kernels "
+                 f"(EE {fast.compute_seconds:.3f} s), {1 / slow.seconds:.2f} tok/s with their C twins "
+                 f"(EE {slow.compute_seconds:.3f} s)")
+    return lines
 
 
 def predict(plan: Plan, cfg: ModelConfig, compute: ComputeModel, position: int,

@@ -21,7 +21,7 @@ row) or a `QuantizedQ8` (`matvec_q8`: int16 activations, exact int32 group sums,
 C scheme bit for bit).
 
 Per token (x: the residual stream, dim):
-    x = tok_embeddings[token]                   q8: q (as f32) * scale of its group
+    x = tok_embeddings[token]                   q8: q (as f32) * scale of its group (q4m: + its minimum)
     for each layer L:
         xb = rmsnorm(x, attention_norm)
         q = wq @ xb;  k = wk @ xb;  v = wv @ xb
@@ -29,7 +29,8 @@ Per token (x: the residual stream, dim):
                                                 in the KV type (model/kv_cache.py); attention
                                                 reads them back as f32
         for each query head h (kv head g = h // (n_heads / n_kv_heads)):
-            s_t = (q_h · k_{t,g}) * f32(1/sqrt(head_dim))        t = 0..pos
+            s_t = (q_h · k_{t,g}) * f32(1/sqrt(head_dim))        t = 0..pos, · in 4 lanes:
+                                        attention_dot
             a = softmax(s)                      exp(s_t - max s) / (sum of them)
             o_h = sum_t a_t * v_{t,g}           in order of t
         x = x + wo @ o
@@ -39,7 +40,10 @@ Per token (x: the residual stream, dim):
     logits = output @ x                         tied: tok_embeddings @ x
     next token = first index of the largest logit
 
-Dot products and sums start from 0.0f and add the terms in index order.
+Dot products and sums start from 0.0f and add the terms in index order, except
+attention's q · k (attention_dot): 4 lane sums, lane j adding the products of
+elements i = j mod 4 in index order, then ((l0 + l1) + l2) + l3, the order VU0's
+4-lane loop computes on the EE (ee_runtime_c/attention.c, vu0.h).
 rmsnorm(x, w) = (x * (1 / sqrt(sum(x*x) / dim + eps))) * w
 rope: in each head, element i (i < head_dim/2) pairs with i + head_dim/2 (Hugging
       Face rotate-half); with f = f32(pos) * inv_freq[i], (s, c) = mathf sincos f:
@@ -114,6 +118,17 @@ def seqsum(a: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.take(np.cumsum(a, axis=axis, dtype=F32), -1, axis=axis) + F32(0)
 
 
+def attention_dot(products: np.ndarray) -> np.ndarray:
+    """Sum of the last axis as attention.c's att_dot: lane j (of 4) adds the elements
+    i = j mod 4 in index order from 0.0f, then ((l0 + l1) + l2) + l3. A ragged end is
+    padded with +0, which changes no lane (a lane that starts at +0 is never -0)."""
+    n = products.shape[-1]
+    pad = np.zeros(products.shape[:-1] + ((-n) % 4,), F32)
+    quads = np.concatenate([products, pad], axis=-1).reshape(products.shape[:-1] + (-1, 4))
+    lane = seqsum(quads, axis=-2)
+    return ((lane[..., 0] + lane[..., 1]) + lane[..., 2]) + lane[..., 3]
+
+
 def rmsnorm(x: np.ndarray, w: np.ndarray, eps: np.float32) -> np.ndarray:
     ss = seqsum(x * x)
     return (x * (F32(1) / np.sqrt(ss / F32(x.shape[-1]) + eps))) * w
@@ -158,8 +173,7 @@ def matvec(w: Tensor, x: np.ndarray) -> np.ndarray:
 
 def embedding_row(w: Tensor, token: int) -> np.ndarray:
     if isinstance(w, QuantizedQ8):
-        row = w.q[token].reshape(-1, w.group_size).astype(F32) * w.scales[token][:, None]
-        return row.reshape(-1)
+        return w.dequantize(token)
     return w[token].copy()
 
 
@@ -234,7 +248,7 @@ class ReferenceModel:
             keys = self.k_cache[L, :pos + 1].transpose(1, 0, 2)       # (kv head, t, hd)
             values = self.v_cache[L, :pos + 1].transpose(1, 0, 2)
             qg = q.reshape(n_kv, n_rep, hd)                            # query head h = g*n_rep + r
-            dots = seqsum(qg[:, :, None, :] * keys[:, None, :, :])     # (g, r, t)
+            dots = attention_dot(qg[:, :, None, :] * keys[:, None, :, :])   # (g, r, t)
             att = softmax(dots * self.att_scale)
             o = seqsum(att[..., None] * values[:, None, :, :], axis=2)  # (g, r, hd), in order of t
             o = o.reshape(cfg.q_dim)

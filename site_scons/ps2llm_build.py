@@ -17,6 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_SOURCES = [
     "ee_runtime_c/app.c",
     "ee_runtime_c/arena.c",
+    "ee_runtime_c/attention.c",
     "ee_runtime_c/args.c",
     "ee_runtime_c/crc32.c",
     "ee_runtime_c/fmt.c",

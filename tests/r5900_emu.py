@@ -5,9 +5,18 @@ the 128-bit registers and the 128-bit HI/LO that the MMI instructions use.
 
 How: every R5900-only word of the function is replaced by a nop in the emulator's
 memory, and a code hook at its address performs it. A word is R5900-only if its
-major opcode is MMI (0x1C), LQ (0x1E) or SQ (0x1F), or it is the three-operand
-MULT/MULTU (rd != 0); any such word that is not modelled here fails the run, so a
+major opcode is MMI (0x1C), LQ (0x1E), SQ (0x1F), COP2 (0x12), LQC2 (0x36) or SQC2
+(0x3E), or it is the three-operand MULT/MULTU (rd != 0); any such word that is not modelled here fails the run, so a
 compiler change cannot slip an unverified instruction past the tests.
+
+VU0 macro mode (COP2, docs/KERNELS.md): lqc2/sqc2, qmfc2/qmtc2 and the
+add/sub/mul/madd family (full, broadcast and ACC forms) on 32 VF registers of four
+f32 lanes and ACC, kept here. Lanes are computed as IEEE f32 (numpy float32, round
+to nearest), a product rounded before it is added (PCSX2 pcsx2/VUops.cpp _vuMADDA),
+which is what C computes with -ffp-contract=off; the VU itself rounds differently and
+has no denormals, inf or NaN, so an operand or result that is not a normal number
+or zero fails the run instead of being modelled. qmtc2 from a register an ordinary
+instruction wrote last leaves lanes y, z, w unknown; reading an unknown lane fails.
 
 A 128-bit value lives in `wide[r]` with the low 32 bits unicorn held when it was
 written; an MMI instruction that reads r as 128 bits while unicorn's low word no
@@ -15,14 +24,17 @@ longer matches (an ordinary instruction wrote r since) raises, because what the
 R5900 would hold in bits 32..127 then is beyond this model."""
 from __future__ import annotations
 
+import re
 import struct
 
+import numpy as np
 from unicorn import UC_ARCH_MIPS, UC_HOOK_CODE, UC_MODE_LITTLE_ENDIAN, UC_MODE_MIPS32, Uc
 from unicorn import mips_const as mc
 
 M32, M128 = (1 << 32) - 1, (1 << 128) - 1
 GPR = [getattr(mc, f"UC_MIPS_REG_{i}") for i in range(32)]
 NOP = 0
+_VU_OP = re.compile(r"v(add|sub|mul|madd)(a?)([xyzw]?)")
 
 
 def lanes(v: int, bits: int) -> list[int]:
@@ -52,6 +64,10 @@ def decode(word: int) -> str | None:
         return "lq"
     if op == 0x1F:
         return "sq"
+    if op in (0x36, 0x3E):                               # LDC2/SDC2 of MIPS III
+        return "lqc2" if op == 0x36 else "sqc2"
+    if op == 0x12:
+        return decode_cop2(word)
     if op == 0 and funct in (0x18, 0x19) and rd:
         return "mult3" if funct == 0x18 else "multu3"
     if op != 0x1C:
@@ -67,6 +83,41 @@ def decode(word: int) -> str | None:
     return table.get((funct, sa), f"mmi?{funct:#x}/{sa:#x}")
 
 
+# VU0 macro instructions (COP2 with the CO bit): special1 by funct, special2 (funct
+# 0x3C-0x3F) by ((word >> 6) & 31) << 2 | (word & 3), as PCSX2 pcsx2/VU0.cpp's tables
+# and Play! Source/ee/COP_VU.cpp decode them. bc forms are named by their lane.
+_VU_SPECIAL1 = {0x00: "vadd?", 0x04: "vsub?", 0x08: "vmadd?", 0x18: "vmul?",
+                0x28: "vadd", 0x29: "vmadd", 0x2A: "vmul", 0x2C: "vsub"}
+_VU_SPECIAL2 = {0x00: "vadda?", 0x04: "vsuba?", 0x08: "vmadda?", 0x18: "vmula?",
+                0x28: "vadda", 0x29: "vmadda", 0x2A: "vmula", 0x2C: "vsuba"}
+
+
+def decode_cop2(word: int) -> str:
+    if not (word >> 25) & 1:
+        return {0x01: "qmfc2", 0x05: "qmtc2"}.get((word >> 21) & 0x1F, f"cop2?{word:#x}")
+    funct = word & 0x3F
+    table, index = (_VU_SPECIAL2, ((word >> 6) & 0x1F) << 2 | (word & 3)) if funct >= 0x3C \
+        else (_VU_SPECIAL1, funct)
+    if index < 0x20 and table.get(index & ~3, "").endswith("?"):
+        return table[index & ~3][:-1] + "xyzw"[index & 3]
+    return table.get(index) or f"vu0?{word:#x}"
+
+
+def _f32(bits: int | None, what: str) -> np.float32:
+    if bits is None:
+        raise R5900Error(f"VU0 reads an unknown lane ({what})")
+    v = np.uint32(bits).view(np.float32)
+    if bits & 0x7F800000 == 0x7F800000 or (bits & 0x7F800000 == 0 and bits & 0x7FFFFF):
+        raise R5900Error(f"VU0 operand {v} ({what}) is not a normal number or zero")
+    return v
+
+
+def _bits(v: np.float32, what: str) -> int:
+    bits = int(np.float32(v).view(np.uint32))
+    _f32(bits, what)
+    return bits
+
+
 class R5900:
     def __init__(self, code: bytes, code_addr: int = 0x00100000, mem_size: int = 64 << 20):
         self.uc = Uc(UC_ARCH_MIPS, UC_MODE_MIPS32 + UC_MODE_LITTLE_ENDIAN)
@@ -74,6 +125,9 @@ class R5900:
         self.uc.mem_map(0, mem_size)
         self.wide: dict[int, tuple[int, int]] = {}
         self.hi = self.lo = 0
+        self.vf: list[list[int | None]] = [[0, 0, 0, 0x3F800000]] + [[None] * 4 for _ in range(31)]
+        self.acc: list[int | None] = [None] * 4
+        self.fused_madd = False     # a deliberately wrong VU0 model, for the tests' self-check
         self.executed: dict[str, int] = {}
         words = list(struct.unpack(f"<{len(code) // 4}I", code))
         self.special: dict[int, tuple[str, int]] = {}
@@ -125,6 +179,28 @@ class R5900:
                 self.set(rt, int.from_bytes(uc.mem_read(addr, 16), "little"))
             else:
                 uc.mem_write(addr, self.get(rt).to_bytes(16, "little"))
+        elif name in ("lqc2", "sqc2"):
+            addr = (self.get32(rs) + signed(w & 0xFFFF, 16)) & M32
+            if addr & 15:
+                raise R5900Error(f"{name} at a misaligned address {addr:#x}")
+            if name == "lqc2":
+                if rt:
+                    self.vf[rt] = list(struct.unpack("<4I", uc.mem_read(addr, 16)))
+            else:
+                if None in self.vf[rt]:
+                    raise R5900Error(f"sqc2 of $vf{rt} with unknown lanes")
+                uc.mem_write(addr, struct.pack("<4I", *self.vf[rt]))
+        elif name == "qmfc2":
+            if None in self.vf[rd]:
+                raise R5900Error(f"qmfc2 of $vf{rd} with unknown lanes")
+            self.set(rt, pack(self.vf[rd], 32))
+        elif name == "qmtc2":
+            low = self.get32(rt)
+            wide = self.wide.get(rt)
+            if rd:
+                self.vf[rd] = lanes(wide[1], 32) if wide and wide[0] == low else [low, None, None, None]
+        elif name.startswith("v"):
+            self._vu(name, w)
         elif name in ("mult3", "multu3"):
             a, b = self.get32(rs), self.get32(rt)
             p = signed(a, 32) * signed(b, 32) if name == "mult3" else a * b
@@ -171,6 +247,36 @@ class R5900:
         else:  # pragma: no cover - decode() and this table list the same names
             raise R5900Error(name)
 
+    def _vu(self, name: str, w: int) -> None:
+        """fd (or ACC) = fs op ft lane by lane, in the lanes of the dest field; a bc
+        form (vmulx, ...) uses lane bc of ft for every lane; madd adds the product to ACC."""
+        op, to_acc, bc = _VU_OP.fullmatch(name).groups()
+        ft, fs, fd = (w >> 16) & 31, (w >> 11) & 31, (w >> 6) & 31
+        out = list(self.acc if to_acc else self.vf[fd])
+        for j in range(4):
+            if not (w >> (24 - j)) & 1:           # dest bits: x = 24, y = 23, z = 22, w = 21
+                continue
+            a = _f32(self.vf[fs][j], f"$vf{fs}")
+            b = _f32(self.vf[ft]["xyzw".index(bc) if bc else j], f"$vf{ft}")
+            with np.errstate(all="ignore"):
+                if op == "add":
+                    r = a + b
+                elif op == "sub":
+                    r = a - b
+                elif op == "mul":
+                    r = a * b
+                elif self.fused_madd:
+                    r = np.float32(np.float64(_f32(self.acc[j], "ACC")) + np.float64(a) * np.float64(b))
+                else:                             # the product rounded, then the sum
+                    p = a * b
+                    _bits(p, "product")
+                    r = _f32(self.acc[j], "ACC") + p
+            out[j] = _bits(r, name)
+        if to_acc:
+            self.acc = out
+        elif fd:
+            self.vf[fd] = out
+
     # -------------------------------------------------------------- calls
     def call(self, entry: int, args: list[int], sp: int, stack_args: list[int] = ()) -> None:
         """Call entry(args...) per o32: four words in a0-a3, the rest at sp+16."""
@@ -190,6 +296,6 @@ def _is_branch(w: int) -> bool:
         return (w & 0x3F) in (0x08, 0x09)                # jr, jalr
     if op == 0x01:
         return True                                      # bltz, bgez, ...
-    if op == 0x11:
-        return (w >> 21) & 0x1F == 0x08                  # bc1f/bc1t
+    if op in (0x11, 0x12):
+        return (w >> 21) & 0x1F == 0x08                  # bc1f/bc1t, bc2f/bc2t
     return op in (0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x14, 0x15, 0x16, 0x17)
