@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from model.quant import ACT_LEVELS, GROUPED, MAX_GROUP, QuantType, align16, row_stride
+from model.quant import ACT_LEVELS, GROUPED, MAX_GROUP, QuantType, align16, row_stride, values_offset
 
 
-LOWBIT = (QuantType.Q4, QuantType.TERNARY)   # values packed below a byte
+LOWBIT = (QuantType.Q4, QuantType.Q4M, QuantType.TERNARY)   # values packed below a byte
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,7 @@ class Matvec:
     quant: QuantType
     rows: int
     cols: int
-    group_size: int = 0      # q8/q4/ternary only
+    group_size: int = 0      # q8/q4/q4m/ternary only
 
     def __post_init__(self) -> None:
         if self.quant not in (QuantType.F32, QuantType.F16, *GROUPED):
@@ -26,7 +26,7 @@ class Matvec:
 
     @property
     def template(self) -> str:
-        """q4 and ternary kernels have their own template (unpacking the values)."""
+        """q4, q4m and ternary kernels have their own template (unpacking the values)."""
         return "matvec_lowbit.c.jinja" if self.quant in LOWBIT else "matvec.c.jinja"
 
     @property
@@ -58,8 +58,13 @@ class Matvec:
 
     @property
     def scale_bytes(self) -> int:
-        """Bytes of a q8/q4/ternary row before its values: scales padded to 16."""
+        """Bytes of a row's f32 scales padded to 16: where q4m's minimums start."""
         return align16(4 * self.n_groups)
+
+    @property
+    def values_offset(self) -> int:
+        """Bytes of a grouped row before its values: scales (and q4m's minimums)."""
+        return values_offset(self.quant, self.n_groups)
 
     @property
     def mmi_blocks(self) -> int:
@@ -127,6 +132,10 @@ class Embedding:
     @property
     def scale_bytes(self) -> int:
         return align16(4 * (self.dim // self.group_size)) if self.group_size else 0
+
+    @property
+    def values_offset(self) -> int:
+        return values_offset(self.quant, self.dim // self.group_size) if self.group_size else 0
 
 
 @dataclass(frozen=True)

@@ -210,14 +210,21 @@ static status_t check_header_fields(const PsntHeader *h, StatusDetail *d)
 
 /* ------------------------------------------------------------------ table */
 
+static uint32_t align16(uint32_t n)
+{
+    return (n + 15) & ~15u;
+}
+
+/* grouped types: f32 per group (scales; q4m: then minimums), each block padded to 16, then the values */
 static uint32_t expected_row_stride(unsigned quant, uint32_t cols, uint32_t group)
 {
     switch (quant) {
     case QUANT_F32: return 4 * cols;
     case QUANT_F16: return 2 * cols;
-    case QUANT_Q4: return ((4 * (cols / group) + 15) & ~15u) + (((cols + 1) / 2 + 15) & ~15u);
-    case QUANT_TERNARY: return ((4 * (cols / group) + 15) & ~15u) + (((cols + 3) / 4 + 15) & ~15u);
-    default: return ((4 * (cols / group) + 15) & ~15u) + ((cols + 15) & ~15u);
+    case QUANT_Q4: return align16(4 * (cols / group)) + align16((cols + 1) / 2);
+    case QUANT_Q4M: return 2 * align16(4 * (cols / group)) + align16((cols + 1) / 2);
+    case QUANT_TERNARY: return align16(4 * (cols / group)) + align16((cols + 3) / 4);
+    default: return align16(4 * (cols / group)) + align16(cols);
     }
 }
 
@@ -234,8 +241,8 @@ static status_t check_entry(const PsntHeader *h, const PsntTensor *t, StatusDeta
         return status_fail_plain(d, ST_PSNT_ROLE, t->name);
     if (t->role == ROLE_OUTPUT && (h->flags & PSNT_FLAG_TIED))
         return status_fail_plain(d, ST_PSNT_ROLE, t->name);
-    if (t->quant > QUANT_TERNARY || (is_norm(t->role) && t->quant != QUANT_F32))
-        return status_fail(d, ST_PSNT_QUANT, t->name, t->quant, is_norm(t->role) ? QUANT_F32 : QUANT_TERNARY);
+    if (t->quant > QUANT_Q4M || (is_norm(t->role) && t->quant != QUANT_F32))
+        return status_fail(d, ST_PSNT_QUANT, t->name, t->quant, is_norm(t->role) ? QUANT_F32 : QUANT_Q4M);
     expected_shape(h, t->role, &rows, &cols);
     if (t->rows != rows)
         return status_fail(d, ST_PSNT_SHAPE, t->name, t->rows, rows);

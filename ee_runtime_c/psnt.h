@@ -21,7 +21,7 @@ typedef enum {
     ROLE_W3 = 9, ROLE_NORM = 10, ROLE_OUTPUT = 11, ROLE_COUNT = 12
 } PsntRole;
 
-typedef enum { QUANT_F32 = 0, QUANT_F16 = 1, QUANT_Q8 = 2, QUANT_Q4 = 3, QUANT_TERNARY = 4 } PsntQuant;
+typedef enum { QUANT_F32 = 0, QUANT_F16 = 1, QUANT_Q8 = 2, QUANT_Q4 = 3, QUANT_TERNARY = 4, QUANT_Q4M = 5 } PsntQuant;
 
 typedef struct {
     uint32_t dim, hidden_dim, n_layers, n_heads, n_kv_heads, head_dim;

@@ -16,7 +16,7 @@ from model.inspect import inspect_psnt
 from model.kv_cache import KV_QUANTS
 from model.psnt import QuantPolicy, write_psnt
 
-QUANT_HELP = ("f32, f16, q8, q4 or ternary, with an optional :GROUP, then optional per-role "
+QUANT_HELP = ("f32, f16, q8, q4, q4m or ternary, with an optional :GROUP, then optional per-role "
               "overrides ROLE=QUANT[:GROUP], ROLE one of embed, attn, ffn, output, wq..w3; "
               "e.g. 'q8,ffn=q4:32' (default q8)")
 PLAN_OPTIONS = ("ram", "context", "kv", "device")

@@ -6,7 +6,7 @@ from model.vocab import VocabKind
 
 
 def _group(psnt, role) -> str:
-    """':G' for a q8/q4/ternary role whose tensors use groups of G, '' for one scale per row."""
+    """':G' for a q8/q4/q4m/ternary role whose tensors use groups of G, '' for one scale per row."""
     groups = {e.group_size for e in psnt.entries if e.role == role and e.group_size and e.group_size != e.cols}
     return "".join(f":{g}" for g in sorted(groups))
 

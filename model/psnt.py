@@ -54,7 +54,7 @@ POLICY_ROLES: dict[str, tuple[Role, ...]] = {
 @dataclass(frozen=True)
 class QuantPolicy:
     """Quant type of each role (norms are always f32) and the group size of the
-    q8/q4/ternary ones (0 = one scale per row): `group_size` for the default,
+    q8/q4/q4m/ternary ones (0 = one scale per row): `group_size` for the default,
     `groups` per role for the roles in `per_role`."""
     default: QuantType = QuantType.Q8
     per_role: dict[Role, QuantType] = field(default_factory=dict)
@@ -63,7 +63,7 @@ class QuantPolicy:
 
     @classmethod
     def parse(cls, text: str, group_size: int = 0) -> "QuantPolicy":
-        """`q8`, `q4:32`, or a default then role overrides: `q8,ffn=q4:64,attn=q8,embed=q8`.
+        """`q8`, `q4:32`, `q4m:32`, or a default then role overrides: `q8,ffn=q4m:64,attn=q8,embed=q8`.
         Roles: embed (the token embedding, also the output when tied), attn (wq wk wv
         wo), ffn (w1 w2 w3), output, or one matrix (wq ... w3). `:N` is the group
         size (0 or absent = one scale per row); group_size is the default's
@@ -170,7 +170,7 @@ class PsntFile:
         return data
 
     def load(self, name: str) -> np.ndarray | QuantizedQ8:
-        """f32 array for f32/f16 tensors (1-D for norms), QuantizedQ8 for q8/q4/ternary."""
+        """f32 array for f32/f16 tensors (1-D for norms), QuantizedQ8 for q8/q4/q4m/ternary."""
         e = self.entry(name)
         try:
             value = unpack_rows(e.quant, self.raw(e), e.rows, e.cols, e.group_size)

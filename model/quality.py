@@ -47,7 +47,8 @@ GPL3 = Path("/usr/share/common-licenses/GPL-3")
 # "q4:32,embed=q8": every layer matrix q4, the embedding q8 (with a tied output, as in
 # SmolLM2, the same tensors as "q8,attn=q4:32,ffn=q4:32").
 POLICIES = ("f32", "f16", "q8", "q8:64", "q4:32", "q4:64", "q4:32,embed=q8", "q4:64,embed=q8",
-            "ternary", "q8,ffn=q4:32", "q8,ffn=ternary", "~q8", "~q4:32")
+            "q4m:32", "q4m:64", "q4m:32,embed=q8", "ternary", "q8,ffn=q4:32", "q8,ffn=q4m:32",
+            "q8,ffn=ternary", "~q8", "~q4:32", "~q4m:32")
 # "~POLICY": the same weights dequantized, with f32 activations: not what the runtime
 # computes, a diagnostic that separates weight error from integer-activation error.
 
@@ -98,7 +99,7 @@ def prepare(quant: QuantizedQ8) -> QuantizedQ8:
     exact, in any order), else f64 (exact below 2^53)."""
     rows, cols = quant.q.shape
     g = quant.group_size
-    qmax = {QuantType.Q8: 127, QuantType.Q4: 8, QuantType.TERNARY: 1}[quant.quant]
+    qmax = {QuantType.Q8: 127, QuantType.Q4: 8, QuantType.Q4M: 15, QuantType.TERNARY: 1}[quant.quant]
     dtype = np.float32 if ACT_LEVELS * qmax * g < (1 << 24) else np.float64
     quant.wf = np.ascontiguousarray(quant.q.reshape(rows, cols // g, g).transpose(1, 2, 0), dtype=dtype)
     return quant
@@ -107,19 +108,24 @@ def prepare(quant: QuantizedQ8) -> QuantizedQ8:
 def matmul(w: np.ndarray | QuantizedQ8, x: np.ndarray, block: int = 8192) -> np.ndarray:
     """X (T, cols) @ W.T -> (T, rows), with the runtime's arithmetic for quantized W:
     int16 activations per row of X, exact integer group sums, scaled per group in
-    f32 and summed in group order, times the activation scale."""
+    f32 (q4m: plus the group's sum of activations times its minimum) and summed in
+    group order, times the activation scale."""
     if not isinstance(w, QuantizedQ8):
         return x @ w.T
     xq, xs = quantize_activations(x)
     rows, cols = w.q.shape
     ng, g = cols // w.group_size, w.group_size
     xg = np.ascontiguousarray(xq.reshape(len(x), ng, g).transpose(1, 0, 2), dtype=w.wf.dtype)
+    xsum = xq.reshape(len(x), ng, g).sum(axis=2, dtype=np.int64).astype(F32)      # (T, ng)
     out = np.zeros((len(x), rows), F32)
     for r0 in range(0, rows, block):
         sums = np.matmul(xg, w.wf[:, :, r0:r0 + block]).astype(F32)     # (ng, T, block) exact
         acc = out[:, r0:r0 + block]
         for k in range(ng):
-            acc += sums[k] * w.scales[r0:r0 + block, k]
+            term = sums[k] * w.scales[r0:r0 + block, k]
+            if w.mins is not None:
+                term = term + xsum[:, k:k + 1] * w.mins[r0:r0 + block, k]
+            acc += term
     return out * xs[:, None]
 
 
@@ -139,8 +145,7 @@ def quantize_activations(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def embed(w: np.ndarray | QuantizedQ8, tokens: np.ndarray) -> np.ndarray:
     if not isinstance(w, QuantizedQ8):
         return w[tokens]
-    q = w.q[tokens].reshape(len(tokens), -1, w.group_size).astype(F32)
-    return (q * w.scales[tokens][:, :, None]).reshape(len(tokens), -1)
+    return w.dequantize(tokens)
 
 
 # ----------------------------------------------------------------------------- forward
@@ -307,15 +312,18 @@ computes: the same quantized weights with f32 activations, which separates the e
 of the weights from that of the integer activations. Ternary here is post-training ternarization (BitNet b1.58 absmean)
 of a model not trained for it: lossy, shown for its size, not its quality.
 
-Why q4 costs so much here: SmolLM2-135M comes from a Q4_1 GGUF (layer matrices Q4_1,
-groups of 32; embedding Q8_0), so `f32` is that model dequantized, and Q4_1 stores a
-minimum per group (16 levels from `min` to `max`) that PSNT's symmetric q4 (levels
-−8..7 times one scale, as llama.cpp's Q4_0) cannot reproduce. A one-off numpy
-experiment (same method, 2 windows of 256 tokens, f32 activations) of a Q4_1-like q4
-with a per-group minimum, not a PSNT format: `~q4:32,embed=q8` +0.12% (stories) and
-−0.47% (GPL-3), `~q4:32` +6.1% and +0.9%; symmetric q4 with a least-squares scale
-search (llama.cpp's `make_qx_quants`) was no better than Q4_0's rule. Reaching 5% at
-4 bits on this model needs that format change.
+Why q4 costs so much here and q4m does not: SmolLM2-135M comes from a Q4_1 GGUF
+(layer matrices Q4_1, groups of 32; embedding Q8_0), so `f32` is that model
+dequantized, and Q4_1 stores a minimum per group (16 levels from `min` to `max`) that
+PSNT's symmetric q4 (levels −8..7 times one scale, as llama.cpp's Q4_0) cannot
+reproduce; symmetric q4 with a least-squares scale search (llama.cpp's
+`make_qx_quants`) was no better than Q4_0's rule. `q4m` is Q4_1's scheme (a scale and
+a minimum per group, both f32; docs/FORMAT.md): with groups of 32, the source's own,
+the layer matrices come back nearly as they were, and `q4m:32,embed=q8` is within
+0.3% of f32. All-`q4m:32` also puts the embedding (Q8_0 in the source, and the tied
+output projection) at 4 bits, which costs the rest. `q4m:64` spans two Q4_1 blocks per
+group and loses the match. q4m:32 stores 6 bits a weight (two f32 per 32 weights),
+q4:32 5.
 
 {table}
 """

@@ -1,10 +1,11 @@
-"""Quant types of PSNT tensors: q8, q4 and ternary (docs/FORMAT.md, "Quant types").
+"""Quant types of PSNT tensors: q8, q4, q4m and ternary (docs/FORMAT.md, "Quant types").
 
 A quantized matrix is kept as (q, scales): q int8 (rows, cols) (values in
-[-127, 127] for q8, [-8, 7] for q4, {-1, 0, 1} for ternary), scales f32
-(rows, ngroups). The integer-activation matvec here is the reference the C
-kernels must reproduce, whatever the quant type: same int16 activations, exact
-int32 group sums."""
+[-127, 127] for q8, [-8, 7] for q4, [0, 15] for q4m, {-1, 0, 1} for ternary),
+scales f32 (rows, ngroups), and for q4m a minimum per group too (w = q * scale
++ min). The integer-activation matvec here is the reference the C kernels must
+reproduce, whatever the quant type: same int16 activations, exact int32 group
+sums."""
 from __future__ import annotations
 
 import math
@@ -20,11 +21,15 @@ class QuantType(IntEnum):
     Q8 = 2
     Q4 = 3
     TERNARY = 4
+    Q4M = 5
 
 
-SUPPORTED = (QuantType.F32, QuantType.F16, QuantType.Q8, QuantType.Q4, QuantType.TERNARY)
+SUPPORTED = (QuantType.F32, QuantType.F16, QuantType.Q8, QuantType.Q4, QuantType.TERNARY,
+             QuantType.Q4M)
 # Quant types stored as integers with f32 scales per group (QuantizedQ8 in memory).
-GROUPED = (QuantType.Q8, QuantType.Q4, QuantType.TERNARY)
+GROUPED = (QuantType.Q8, QuantType.Q4, QuantType.TERNARY, QuantType.Q4M)
+# Those with an f32 minimum per group besides the scale (w = q * scale + min).
+WITH_MINS = (QuantType.Q4M,)
 
 
 class QuantDataError(ValueError):
@@ -52,13 +57,19 @@ def row_stride(qt: QuantType, cols: int, group_size: int) -> int:
     if qt == QuantType.F16:
         return 2 * cols
     if qt in GROUPED:
-        return align16(4 * (cols // group_size)) + align16(packed_bytes(qt, cols))
+        return values_offset(qt, cols // group_size) + align16(packed_bytes(qt, cols))
     raise ValueError(f"quant type {qt.name} is not supported in PSNT v1")
+
+
+def values_offset(qt: QuantType, ngroups: int) -> int:
+    """Where a grouped row's integer values start: after its f32 scales, padded to 16
+    bytes, and for q4m its f32 minimums, padded the same way."""
+    return align16(4 * ngroups) * (2 if qt in WITH_MINS else 1)
 
 
 def packed_bytes(qt: QuantType, cols: int) -> int:
     """Bytes of one row's integer values, before padding: 8, 4 or 2 bits each."""
-    return {QuantType.Q8: cols, QuantType.Q4: (cols + 1) // 2,
+    return {QuantType.Q8: cols, QuantType.Q4: (cols + 1) // 2, QuantType.Q4M: (cols + 1) // 2,
             QuantType.TERNARY: (cols + 3) // 4}[qt]
 
 
@@ -67,12 +78,17 @@ class QuantizedQ8:
     q: np.ndarray        # int8 (rows, cols)
     scales: np.ndarray   # f32 (rows, cols // group_size)
     group_size: int
-    quant: QuantType = QuantType.Q8     # q8, q4 or ternary: the same arithmetic
+    quant: QuantType = QuantType.Q8     # q8, q4, q4m or ternary: the same arithmetic
+    mins: np.ndarray | None = None      # f32 (rows, ngroups), q4m only
 
-    def dequantize(self) -> np.ndarray:
-        rows, cols = self.q.shape
-        g = self.q.reshape(rows, cols // self.group_size, self.group_size).astype(np.float32)
-        return (g * self.scales[:, :, None]).reshape(rows, cols)
+    def dequantize(self, rows=slice(None)) -> np.ndarray:
+        """f32 weights of `rows` (all; or a row index, a slice, an index array), in
+        f32 as the C computes them: q * scale, then + min for q4m."""
+        q = self.q[rows]
+        g = q.reshape(*q.shape[:-1], -1, self.group_size).astype(np.float32) * self.scales[rows][..., None]
+        if self.mins is not None:
+            g = g + self.mins[rows][..., None]
+        return g.reshape(q.shape)
 
     def group_sums(self, xq: np.ndarray) -> np.ndarray:
         """(rows, ngroups) int64: the sum over each group of q * xq, exact (integer
@@ -144,19 +160,39 @@ def quantize_ternary(w: np.ndarray, group_size: int) -> tuple[QuantizedQ8, float
     return qt, float(np.abs(qt.dequantize() - w).max())
 
 
+def quantize_q4m(w: np.ndarray, group_size: int) -> tuple[QuantizedQ8, float]:
+    """4-bit with a minimum, as llama.cpp's Q4_1 (quantize_row_q4_1_ref in
+    ggml/src/ggml-quants.c), scale and minimum kept in f32 (Q4_1 rounds them to f16):
+    per group m = min w, d = (max w - m) / 15, q = min(15, trunc((w - m) * (1/d) + 0.5))
+    (q = 0 where d = 0), so w ~ q * d + m with all 16 levels between the group's
+    minimum and maximum. Weights that came from a Q4_1 file (SmolLM2-135M's GGUF)
+    keep their grid, which symmetric q4 cannot reproduce (docs/RESULTS.md)."""
+    w = np.asarray(w, dtype=np.float32)
+    rows, cols = w.shape
+    _check_group(cols, group_size)
+    groups = w.reshape(rows, cols // group_size, group_size)
+    mins = groups.min(axis=2)
+    scales = ((groups.max(axis=2) - mins) / np.float32(15)).astype(np.float32)
+    safe = np.where(scales == 0, np.float32(1), scales)
+    inv = np.where(scales == 0, np.float32(0), np.float32(1) / safe)
+    q = np.minimum(15, np.trunc((groups - mins[:, :, None]) * inv[:, :, None] + np.float32(0.5)))
+    qt = QuantizedQ8(q.astype(np.int8).reshape(rows, cols), scales, group_size, QuantType.Q4M, mins)
+    return qt, float(np.abs(qt.dequantize() - w).max())
+
+
 QUANTIZERS = {QuantType.Q8: quantize_q8, QuantType.Q4: quantize_q4,
-              QuantType.TERNARY: quantize_ternary}
+              QuantType.TERNARY: quantize_ternary, QuantType.Q4M: quantize_q4m}
 
 
 def _pack_values(qt: QuantType, q: np.ndarray) -> np.ndarray:
-    """(rows, cols) int8 -> (rows, packed_bytes) uint8; q4 low nibble = even element,
-    ternary 2-bit codes (00 0, 01 +1, 10 -1) from the low bits up."""
+    """(rows, cols) int8 -> (rows, packed_bytes) uint8; q4 and q4m: low nibble = even
+    element, ternary 2-bit codes (00 0, 01 +1, 10 -1) from the low bits up."""
     rows, cols = q.shape
     if qt == QuantType.Q8:
         return q.view(np.uint8)
-    per = 2 if qt == QuantType.Q4 else 4
+    per = 4 if qt == QuantType.TERNARY else 2
     padded = np.zeros((rows, packed_bytes(qt, cols) * per), dtype=np.uint8)
-    if qt == QuantType.Q4:
+    if per == 2:
         padded[:, :cols] = q.astype(np.uint8) & 0xF
         return padded[:, 0::2] | (padded[:, 1::2] << 4)
     padded[:, :cols] = np.where(q > 0, 1, np.where(q < 0, 2, 0)).astype(np.uint8)
@@ -167,11 +203,12 @@ def _unpack_values(qt: QuantType, raw: np.ndarray, cols: int) -> np.ndarray:
     rows = raw.shape[0]
     if qt == QuantType.Q8:
         return raw[:, :cols].copy().view(np.int8)
-    if qt == QuantType.Q4:
+    if qt in (QuantType.Q4, QuantType.Q4M):
         nib = np.empty((rows, raw.shape[1] * 2), dtype=np.int8)
         nib[:, 0::2] = raw & 0xF
         nib[:, 1::2] = raw >> 4
-        return ((nib[:, :cols] ^ 8) - 8).astype(np.int8)
+        nib = nib[:, :cols]
+        return nib.copy() if qt == QuantType.Q4M else ((nib ^ 8) - 8).astype(np.int8)
     codes = np.empty((rows, raw.shape[1] * 4), dtype=np.uint8)
     for k in range(4):
         codes[:, k::4] = (raw >> (2 * k)) & 3
@@ -198,32 +235,38 @@ def pack_rows(qt: QuantType, w: np.ndarray, group_size: int = 0) -> tuple[bytes,
 
 
 def pack_quantized(quant: QuantizedQ8) -> bytes:
-    """A QuantizedQ8 (q8, q4 or ternary values) in PSNT row layout."""
+    """A QuantizedQ8 (q8, q4, q4m or ternary values) in PSNT row layout."""
     qt, (rows, cols) = quant.quant, quant.q.shape
     ngroups = cols // quant.group_size
-    scale_bytes = align16(4 * ngroups)
     out = np.zeros((rows, row_stride(qt, cols, quant.group_size)), dtype=np.uint8)
     out[:, :4 * ngroups] = quant.scales.astype("<f4").view(np.uint8).reshape(rows, 4 * ngroups)
-    out[:, scale_bytes:scale_bytes + packed_bytes(qt, cols)] = _pack_values(qt, quant.q)
+    if qt in WITH_MINS:
+        at = align16(4 * ngroups)
+        out[:, at:at + 4 * ngroups] = quant.mins.astype("<f4").view(np.uint8).reshape(rows, 4 * ngroups)
+    off = values_offset(qt, ngroups)
+    out[:, off:off + packed_bytes(qt, cols)] = _pack_values(qt, quant.q)
     return out.tobytes()
 
 
 def unpack_q8(data: bytes | np.ndarray, rows: int, cols: int, group_size: int,
               qt: QuantType = QuantType.Q8) -> QuantizedQ8:
-    """PSNT rows of q8, q4 or ternary -> QuantizedQ8; raises QuantDataError on a
+    """PSNT rows of q8, q4, q4m or ternary -> QuantizedQ8; raises QuantDataError on a
     ternary code 11 and ValueError on a group size that does not divide cols."""
     _check_group(cols, group_size)
     ngroups = cols // group_size
     stride = row_stride(qt, cols, group_size)
     raw = np.frombuffer(data, dtype=np.uint8, count=rows * stride).reshape(rows, stride)
-    scales = raw[:, :4 * ngroups].copy().view("<f4").astype(np.float32).reshape(rows, ngroups)
-    off = align16(4 * ngroups)
+
+    def f32_block(at: int) -> np.ndarray:     # (rows, ngroups) f32 at byte `at` of each row
+        return raw[:, at:at + 4 * ngroups].copy().view("<f4").astype(np.float32).reshape(rows, ngroups)
+    mins = f32_block(align16(4 * ngroups)) if qt in WITH_MINS else None
+    off = values_offset(qt, ngroups)
     q = _unpack_values(qt, raw[:, off:off + packed_bytes(qt, cols)], cols)
-    return QuantizedQ8(q, scales, group_size, qt)
+    return QuantizedQ8(q, f32_block(0), group_size, qt, mins)
 
 
 def unpack_rows(qt: QuantType, data: bytes | np.ndarray, rows: int, cols: int, group_size: int):
-    """Decode PSNT row layout: an f32 array for f32/f16, a QuantizedQ8 for q8/q4/ternary."""
+    """Decode PSNT row layout: an f32 array for f32/f16, a QuantizedQ8 for q8/q4/q4m/ternary."""
     if qt == QuantType.F32:
         return np.frombuffer(data, dtype="<f4", count=rows * cols).astype(np.float32).reshape(rows, cols)
     if qt == QuantType.F16:
@@ -254,11 +297,14 @@ def round_half_away(v: np.ndarray) -> np.ndarray:
 # 127 levels (int8) lost 3-6% perplexity on SmolLM2-135M, whose activation vectors
 # have a few large outliers that set the scale (LLM.int8(), arXiv:2208.07339);
 # 4095 levels keep it within 1%. The bound: a group sum of q_w * q_x must be exact
-# in int32, and |q_w| <= 127 (q8; q4 and ternary are smaller), so a group may hold
-# at most MAX_GROUP elements: MAX_GROUP * 127 * ACT_LEVELS < 2^31.
+# in int32, and |q_w| <= 127 (q8; q4, q4m and ternary are smaller), so a group may
+# hold at most MAX_GROUP elements: MAX_GROUP * 127 * ACT_LEVELS < 2^31. q4m also
+# sums the activations of a group (its minimum's term), within MAX_GROUP * ACT_LEVELS;
+# that sum is even exact as an f32 (below 2^24).
 ACT_LEVELS = 4095
 MAX_GROUP = 4096
 assert MAX_GROUP * 127 * ACT_LEVELS < 1 << 31
+assert MAX_GROUP * 15 * ACT_LEVELS < 1 << 31 and MAX_GROUP * ACT_LEVELS < 1 << 24
 
 
 def group_limit_problem(cols: int, group_size: int) -> str | None:
@@ -292,12 +338,17 @@ def quantize_activation(x: np.ndarray) -> tuple[np.ndarray, np.float32]:
 
 def matvec_q8(w: QuantizedQ8, x: np.ndarray) -> np.ndarray:
     """W (rows, cols) @ x (cols,) -> (rows,), with int16 activations (quantize_activation)
-    and int32 group sums; the same for q8, q4 and ternary weights."""
+    and int32 group sums; the same for q8, q4 and ternary weights. q4m adds each
+    group's minimum times the group's sum of activations:
+    term_g = f32(sum q * xq) * scale_g + f32(sum xq) * min_g (docs/FORMAT.md)."""
     xq, xs = quantize_activation(x)
     rows, cols = w.q.shape
     ng = cols // w.group_size
     acc = w.group_sums(xq)                 # exact integers, as the C's int32 sums
     partial = acc.astype(np.float32) * w.scales
+    if w.mins is not None:
+        xsum = xq.reshape(ng, w.group_size).sum(axis=1, dtype=np.int64).astype(np.float32)
+        partial = partial + xsum * w.mins
     out = np.zeros(rows, dtype=np.float32)
     for g in range(ng):               # groups summed in order, as the C kernel does
         out += partial[:, g]

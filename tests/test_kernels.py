@@ -54,9 +54,14 @@ CASES = {   # name -> spec; odd shapes: rows/cols not multiples of 4 or 16
     "odd_q4": spec_from_policy("odd", "test", ODD, QuantType.Q4),
     "odd_ternary": spec_from_policy("odd", "test", ODD, QuantType.TERNARY),
     "odd_ternary_g2": spec_from_policy("odd", "test", ODD, QuantType.TERNARY, 2),
+    # q4m: unsigned nibbles and a minimum per group, whose term needs the group's sum of xq
+    "smollm2_q4m_g32": spec_from_policy("smollm2-shape", "test", SMOLLM2, QuantType.Q4M, 32),
+    "odd_q4m_g6": spec_from_policy("odd", "test", ODD, QuantType.Q4M, 6),
+    "odd_q4m": spec_from_policy("odd", "test", ODD, QuantType.Q4M),
     "wide_q8": spec_from_policy("wide", "test", WIDE, QuantType.Q8),
+    "wide_q4m": spec_from_policy("wide", "test", WIDE, QuantType.Q4M),
 }
-KIND = {QuantType.Q8: "MATVEC_Q8", QuantType.Q4: "MATVEC_Q8", QuantType.TERNARY: "MATVEC_Q8", QuantType.F32: "MATVEC_F32", QuantType.F16: "MATVEC_F16"}
+KIND = {**{q: "MATVEC_Q8" for q in GROUPED}, QuantType.F32: "MATVEC_F32", QuantType.F16: "MATVEC_F16"}
 SANITIZER_ENV = {"ASAN_OPTIONS": "detect_leaks=0:exitcode=86", "UBSAN_OPTIONS": "exitcode=87"}
 
 
@@ -208,6 +213,22 @@ def test_matvec_sums_at_the_bound(driver):
         np.testing.assert_array_equal(got, matvec_q8(quant, x))
 
 
+def test_q4m_sums_at_the_bound(driver):
+    """q4m's largest sums, codes all 15 and activations all ACT_LEVELS in a group of
+    MAX_GROUP: 15 * 4095 * 4096 for the codes and 4095 * 4096 for the minimum's
+    term, both exact (in int32 and, for the latter, in f32)."""
+    from model.quant import QuantizedQ8, pack_quantized
+    for m in driver.ks.matvecs:
+        if m.quant != QuantType.Q4M or m.group_size != MAX_GROUP:
+            continue
+        ones = np.ones((m.rows, m.n_groups), F32)
+        w = QuantizedQ8(np.full((m.rows, m.cols), 15, np.int8), ones, m.group_size, m.quant, -ones)
+        xq, xs = quantize_activation(np.full(m.cols, F32(3)))
+        assert int(w.group_sums(xq)[0, 0]) == MAX_GROUP * 15 * ACT_LEVELS
+        got = np.frombuffer(driver(m.symbol(), pack_quantized(w), xq, np.float32(xs)), F32)
+        np.testing.assert_array_equal(got, matvec_q8(w, np.full(m.cols, F32(3))))
+
+
 def test_f16_infinities_read_as_65504(driver):
     """Halves beyond f16's range (inf, and NaN) are +-65504 in the C and in the
     reference's reader alike."""
@@ -249,8 +270,7 @@ def test_embedding_exact(driver):
     for token in range(3):
         got = np.frombuffer(driver(e.symbol(), packed, u32(token)), F32)
         if e.quant in GROUPED:
-            qt = unpack_q8(packed, 3, e.dim, e.group_size, e.quant)
-            want = (qt.q[token].reshape(-1, e.group_size).astype(F32) * qt.scales[token][:, None]).reshape(-1)
+            want = unpack_q8(packed, 3, e.dim, e.group_size, e.quant).dequantize(token)
         else:
             want = np.frombuffer(packed, "<f2" if e.quant == QuantType.F16 else "<f4").reshape(3, e.dim)[token].astype(F32)
         np.testing.assert_array_equal(got, want)
@@ -358,17 +378,20 @@ def test_generated_c_matches_golden(request):
 
 
 def test_lowbit_matvec_every_value(driver):
-    """q4 and ternary kernels decode every value a file may hold (q4 -8 to 7, whatever
-    the writer produces) exactly as model/quant.py does."""
+    """q4, q4m and ternary kernels decode every value a file may hold (q4 -8 to 7,
+    whatever the writer produces; q4m 0 to 15 with any minimum) exactly as
+    model/quant.py does."""
     from model.quant import QuantizedQ8, pack_quantized
+    ranges = {QuantType.Q4: (-8, 7), QuantType.Q4M: (0, 15), QuantType.TERNARY: (-1, 1)}
     for m in driver.ks.matvecs:
-        if m.quant not in (QuantType.Q4, QuantType.TERNARY):
+        if m.quant not in ranges:
             continue
         rng = rng_for(m.symbol() + "codes")
-        lo, hi = (-8, 7) if m.quant == QuantType.Q4 else (-1, 1)
+        lo, hi = ranges[m.quant]
         q = rng.integers(lo, hi + 1, (m.rows, m.cols)).astype(np.int8)
         scales = rng.random((m.rows, m.n_groups)).astype(F32)
-        w = QuantizedQ8(q, scales, m.group_size, m.quant)
+        mins = -rng.random((m.rows, m.n_groups)).astype(F32) if m.quant == QuantType.Q4M else None
+        w = QuantizedQ8(q, scales, m.group_size, m.quant, mins)
         packed = pack_quantized(w)
         assert len(packed) == m.rows * m.row_stride
         x = rng.standard_normal(m.cols).astype(F32)
@@ -376,4 +399,6 @@ def test_lowbit_matvec_every_value(driver):
         got = np.frombuffer(driver(m.symbol(), packed, xq.astype(np.int16), np.float32(xs)), F32)
         back = unpack_q8(packed, m.rows, m.cols, m.group_size, m.quant)
         np.testing.assert_array_equal(back.q, q)
+        if mins is not None:
+            np.testing.assert_array_equal(back.mins, mins)
         np.testing.assert_array_equal(got, matvec_q8(w, x))

@@ -150,7 +150,8 @@ def test_quant_type_disagreeing_with_stride(good_file):
 # ------------------------------------------------------------------ q4, ternary, policies
 
 @pytest.mark.parametrize("policy", ["q4", "q4:16", "ternary", "ternary:8", "q8,ffn=q4:32,attn=ternary",
-                                    "f16,embed=q8:16,wq=q4:2,w2=ternary:48"])
+                                    "f16,embed=q8:16,wq=q4:2,w2=ternary:48", "q4m", "q4m:32,embed=q8",
+                                    "q8,ffn=q4m:32,wq=q4:16,embed=q4m:8"])
 def test_round_trip_lowbit(tmp_path, tiny_model, policy):
     path = tmp_path / "m.psnt"
     pol = QuantPolicy.parse(policy)
@@ -162,11 +163,12 @@ def test_round_trip_lowbit(tmp_path, tiny_model, policy):
         assert e.group_size == pol.group_for(e.quant, e.cols, e.role)
         got, want = psnt.load_f32(e.name), tiny_model.weights[e.name]
         assert np.abs(got - want).max() <= report.max_error[e.name] + 1e-7
-        if e.quant in (QuantType.Q4, QuantType.TERNARY):
+        if e.quant in (QuantType.Q4, QuantType.Q4M, QuantType.TERNARY):
             q = psnt.load(e.name)
             assert isinstance(q, QuantizedQ8) and q.quant == e.quant
-            assert q.q.min() >= (-8 if e.quant == QuantType.Q4 else -1)
-            assert q.q.max() <= (7 if e.quant == QuantType.Q4 else 1)
+            lo, hi = {QuantType.Q4: (-8, 7), QuantType.Q4M: (0, 15), QuantType.TERNARY: (-1, 1)}[e.quant]
+            assert q.q.min() >= lo and q.q.max() <= hi
+            assert (q.mins is not None) == (e.quant == QuantType.Q4M)
     text = inspect_psnt(str(path))
     assert "0 with CRC errors" in text
     for role, qt in psnt.role_quant.items():
@@ -187,6 +189,53 @@ def test_q4_peak_is_minus_8():
     assert np.all(np.abs(q.dequantize() - w) <= np.repeat(np.abs(q.scales), 16, axis=1) + 1e-7)
 
 
+def test_q4m_is_q4_1():
+    """q4m as llama.cpp Q4_1: per group min and max are exactly q = 0 and q = 15
+    (min exactly, max within rounding), every weight within half a step."""
+    from model.quant import quantize_q4m
+    w = np.random.default_rng(6).standard_normal((6, 64)).astype(np.float32)
+    w[0, :16] = 0.25                         # a constant group: d = 0, every q 0, exact
+    q, err = quantize_q4m(w, 16)
+    groups, codes = w.reshape(6, 4, 16), q.q.reshape(6, 4, 16)
+    assert np.array_equal(q.mins, groups.min(axis=2))
+    assert np.all(np.take_along_axis(codes, groups.argmin(axis=2)[..., None], 2) == 0)
+    assert np.all(np.take_along_axis(codes, groups.argmax(axis=2)[..., None], 2)[1:] == 15)
+    assert q.scales[0, 0] == 0 and not codes[0, 0].any() and np.all(q.dequantize()[0, :16] == 0.25)
+    assert err <= 0.5 * q.scales.max() * (1 + 1e-5)
+
+
+def test_q4m_stores_q4_1_values_exactly():
+    """Weights already on a Q4_1 grid (w = d*q + m with f16 d and m, as a dequantized
+    Q4_1 GGUF gives) come back with the same q, d and m when each group uses codes 0
+    and 15, so a Q4_1 model stored as q4m loses nothing."""
+    from model.quant import quantize_q4m
+    rng = np.random.default_rng(7)
+    rows, group, ng = 8, 32, 4
+    d = rng.uniform(0.001, 0.02, (rows, ng)).astype(np.float16).astype(np.float32)
+    m = (-8 * d * rng.uniform(0.8, 1.2, (rows, ng))).astype(np.float16).astype(np.float32)
+    codes = rng.integers(0, 16, (rows, ng, group))
+    codes[:, :, 0], codes[:, :, 1] = 0, 15
+    w = (codes.astype(np.float32) * d[..., None] + m[..., None]).astype(np.float32).reshape(rows, -1)
+    q, err = quantize_q4m(w, group)
+    assert np.array_equal(q.q.reshape(codes.shape), codes)
+    assert np.array_equal(q.scales, d) and np.array_equal(q.mins, m)
+    assert err == 0 and np.array_equal(q.dequantize(), w)
+
+
+def test_q4m_stride_is_checked(tmp_path, tiny_model):
+    """A q4m row holds scales and minimums: the same tensor labelled q4 (or the other
+    way round) has the wrong size and is rejected."""
+    path = tmp_path / "m.psnt"
+    write_psnt(path, tiny_model, QuantPolicy.parse("q4m:16"))
+    bad = fix_table_crc(patched(path, SECTOR + 64 * 2 + 33, bytes([QuantType.Q4])))
+    with pytest.raises(PsntError, match="layers.0.wq.*disagree with quant type q4"):
+        read_psnt(bad)
+    write_psnt(path, tiny_model, QuantPolicy.parse("q4:16"))
+    bad = fix_table_crc(patched(path, SECTOR + 64 * 2 + 33, bytes([QuantType.Q4M])))
+    with pytest.raises(PsntError, match="layers.0.wq.*disagree with quant type q4m"):
+        read_psnt(bad)
+
+
 def test_policy_parse():
     p = QuantPolicy.parse("q8,ffn=q4:64,attn=q8,embed=q8")
     assert p.default == QuantType.Q8 and p.group_size == 0
@@ -194,6 +243,10 @@ def test_policy_parse():
     assert p.quant_for(Role.WO) == QuantType.Q8 and p.group_for(QuantType.Q8, 128, Role.WO) == 128
     assert p.quant_for(Role.FFN_NORM) == QuantType.F32
     assert QuantPolicy.parse("q4:32").group_for(QuantType.Q4, 64, Role.WQ) == 32
+    p4m = QuantPolicy.parse("q4m:32,embed=q8")
+    assert p4m.quant_for(Role.W1) == QuantType.Q4M and p4m.group_for(QuantType.Q4M, 64, Role.W1) == 32
+    assert p4m.quant_for(Role.TOK_EMBEDDINGS) == QuantType.Q8 and QuantPolicy.parse(p4m.describe()) == p4m
+    assert QuantPolicy.parse("q4m").group_for(QuantType.Q4M, 64) == 64     # as q4: one group a row
     assert QuantPolicy.parse("q8", group_size=16).group_size == 16
     assert QuantPolicy.parse(p.describe()) == p
     for bad, msg in [("q9", "unknown quant type"), ("ffn=q4", "must start with a quant type"),
@@ -206,6 +259,8 @@ def test_policy_parse():
 def test_group_not_dividing_fails_write(tmp_path, tiny_model):
     with pytest.raises(ValueError, match="q4 group size 40 does not divide the row length 64"):
         write_psnt(tmp_path / "m.psnt", tiny_model, QuantPolicy.parse("q8,attn=q4:40"))
+    with pytest.raises(ValueError, match="q4m group size 40 does not divide the row length"):
+        write_psnt(tmp_path / "m.psnt", tiny_model, QuantPolicy.parse("q8,ffn=q4m:40"))
     assert list(tmp_path.iterdir()) == []
 
 

@@ -14,6 +14,7 @@ F32 = np.float32
 
 
 @pytest.mark.parametrize("qt,group", [(QuantType.Q8, 0), (QuantType.Q8, 16), (QuantType.Q4, 32),
+                                      (QuantType.Q4M, 32), (QuantType.Q4M, 0),
                                       (QuantType.TERNARY, 0), (QuantType.TERNARY, 8)])
 def test_matmul_is_matvec_q8(qt, group):
     rng = np.random.default_rng(3)
@@ -30,7 +31,7 @@ def test_matmul_is_matvec_q8(qt, group):
     np.testing.assert_array_equal(got, np.stack([matvec_q8(quant, v) for v in x]))
 
 
-@pytest.mark.parametrize("policy", ["f32", "q8,ffn=q4:32"])
+@pytest.mark.parametrize("policy", ["f32", "q8,ffn=q4:32", "q4m:16,embed=q8"])
 def test_window_logits_match_reference(policy):
     model = random_llama(TINY, seed=4)
     w = quantize_model(model, QuantPolicy.parse(policy))

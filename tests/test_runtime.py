@@ -1,4 +1,4 @@
-"""End to end on random tiny models: Hugging Face model -> PSNT (f32, f16, q8) ->
+"""End to end on random tiny models: Hugging Face model -> PSNT (f32, f16, q8, q4, q4m, ternary) ->
 codegen -> host runtime built with ASan/UBSan; greedy tokens must equal
 model/reference.py's for 80 tokens, and the logits of every position must be the
 reference's bit for bit (tests/c/forward_driver.c). Corrupt PSNT files each give
@@ -44,7 +44,8 @@ class Built:
 POLICIES = {"q8": QuantPolicy(QuantType.Q8), "f32": QuantPolicy(QuantType.F32),
             "q8g16": QuantPolicy(QuantType.Q8, group_size=16), "f16": QuantPolicy(QuantType.F16),
             "q4g16": QuantPolicy.parse("q4:16"), "ternary": QuantPolicy.parse("ternary"),
-            "mixed": QuantPolicy.parse("q8,ffn=q4:32,attn=ternary:16,embed=q4")}
+            "mixed": QuantPolicy.parse("q8,ffn=q4:32,attn=ternary:16,embed=q4"),
+            "q4m": QuantPolicy.parse("q4m:16"), "mixed_q4m": QuantPolicy.parse("q8,ffn=q4m:32,wo=q4,embed=q4m")}
 
 
 def build_model(hf_model, policy_name: str, out: Path, unicode_c: Path) -> Built:
@@ -78,7 +79,7 @@ def hf_model(workdir):
                                              max_seq_len=CONTEXT)))
 
 
-@pytest.fixture(scope="module", params=["q8", "f32", "q8g16", "q4g16", "ternary", "mixed"])
+@pytest.fixture(scope="module", params=["q8", "f32", "q8g16", "q4g16", "ternary", "mixed", "q4m", "mixed_q4m"])
 def built(request, workdir, hf_model, unicode_c) -> Built:
     return build_model(hf_model, request.param, workdir / request.param, unicode_c)
 
@@ -187,7 +188,7 @@ CORRUPTIONS = {
     "tensor_crc": (flip(lambda d: struct.unpack_from("<I", d, 2048 + 64 * 4 + 48)[0] + 5),
                    "tensor CRC mismatch: layers.0.wv"),
     "unknown_quant": (corrupt_entry(33, "<B", 9), "unknown or unsupported quant type: layers.0.wq"),
-    "next_quant": (corrupt_entry(33, "<B", 5), "unknown or unsupported quant type: layers.0.wq"),
+    "next_quant": (corrupt_entry(33, "<B", 6), "unknown or unsupported quant type: layers.0.wq"),
     "shape": (corrupt_entry(36, "<I", 65), "shape contradicts the header: layers.0.wq (found 65, expected 64)"),
     "group": (corrupt_entry(44, "<I", 7), "group size does not divide its row: layers.0.wq"),
     "offset": (corrupt_entry(48, "<I", 1 << 30), "misaligned or runs past the end"),
@@ -233,11 +234,13 @@ def test_model_built_for_other_quant_is_rejected(built, hf_model, tmp_path):
     done = run(built.exe, psnt, "--tokens", "2")
     assert done.returncode == 1
     assert b"not the model this binary was built for" in done.stdout
-    if built.psnt.parent.name == "q4g16":     # same quant type, another group size
-        write_psnt(psnt, hf_model, QuantPolicy.parse("q4:32"))
+    # same quant type and another group size; q4m where q4 was built and the reverse
+    others = {"q4g16": ("q4:32", "q4m:16"), "q4m": ("q4:16",)}.get(built.psnt.parent.name, ())
+    for policy in others:
+        write_psnt(psnt, hf_model, QuantPolicy.parse(policy))
         done = run(built.exe, psnt, "--tokens", "2")
-        assert done.returncode == 1
-        assert b"not the model this binary was built for" in done.stdout
+        assert done.returncode == 1, policy
+        assert b"not the model this binary was built for" in done.stdout, policy
 
 
 def test_bad_arguments(built):
