@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from model.quant import ACT_LEVELS, GROUPED, MAX_GROUP, QuantType, align16, row_stride, values_offset
+from model.quant import (ACT_LEVELS, F16_SCALES, GROUPED, MAX_GROUP, QuantType, row_stride, scale_block,
+                         values_offset)
 
 
 LOWBIT = (QuantType.Q4, QuantType.Q4M, QuantType.TERNARY)   # values packed below a byte
+# columns of one 16-byte block of packed weights: the MMI variants' step (ee_runtime_c/mmi.h)
+MMI_BLOCK = {QuantType.Q8: 16, QuantType.Q4: 32, QuantType.Q4M: 32, QuantType.TERNARY: 64}
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,13 @@ class Matvec:
 
     @property
     def scale_bytes(self) -> int:
-        """Bytes of a row's f32 scales padded to 16: where q4m's minimums start."""
-        return align16(4 * self.n_groups)
+        """Bytes of a row's scales padded to 16: where q4m's minimums start."""
+        return scale_block(self.quant, self.n_groups)
+
+    @property
+    def f16_scales(self) -> bool:
+        """The scales (and minimums) are f16 (q4, q4m), not f32."""
+        return self.quant in F16_SCALES
 
     @property
     def values_offset(self) -> int:
@@ -67,16 +75,28 @@ class Matvec:
         return values_offset(self.quant, self.n_groups)
 
     @property
+    def group_bytes(self) -> int:
+        """Bytes from one group's packed values to the next (q8, q4, q4m, ternary: 16
+        bytes per mmi_block columns; whole bytes where there are several groups)."""
+        return self.group_size * 16 // MMI_BLOCK[self.quant]
+
+    @property
+    def mmi_block(self) -> int:
+        """Columns whose weights one `lq` (16 bytes) loads in the R5900 MMI variant; 0: none."""
+        return MMI_BLOCK.get(self.quant, 0)
+
+    @property
     def mmi_blocks(self) -> int:
-        """16-column blocks per group the R5900 MMI variant takes (templates/matvec_mmi.c.jinja);
-        0: no MMI variant. Each block is one `lq` of weights, so every group must start
-        16-byte aligned (group_size a multiple of 16), or there is one group per row and
-        the columns past the last block are a C tail."""
-        if self.quant != QuantType.Q8 or self.group_size < 16:
+        """Blocks of mmi_block columns per group the R5900 MMI variant takes
+        (templates/matvec_mmi.c.jinja); 0: no MMI variant. Each block is one `lq` of
+        weights, so every group must start 16-byte aligned (group_size a multiple of the
+        block), or there is one group per row and the columns past the last block are a
+        C tail. Rows and their values start 16-byte aligned (model/quant.py row_stride)."""
+        if not self.mmi_block or self.group_size < self.mmi_block:
             return 0
-        if self.group_size % 16 and self.n_groups > 1:
+        if self.group_size % self.mmi_block and self.n_groups > 1:
             return 0
-        return self.group_size // 16
+        return self.group_size // self.mmi_block
 
 
 @dataclass(frozen=True)
@@ -131,7 +151,11 @@ class Embedding:
 
     @property
     def scale_bytes(self) -> int:
-        return align16(4 * (self.dim // self.group_size)) if self.group_size else 0
+        return scale_block(self.quant, self.dim // self.group_size) if self.group_size else 0
+
+    @property
+    def f16_scales(self) -> bool:
+        return self.quant in F16_SCALES
 
     @property
     def values_offset(self) -> int:

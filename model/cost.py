@@ -196,13 +196,14 @@ def _callee_cost(funcs: dict[str, Function], name: str) -> float:
 
 
 def loop_count(funcs: dict[str, Function], symbol: str, elements: float,
-               outer: float = 0.0, per_elem_loads: int = 0) -> KernelCount:
+               outer: float = 0.0, per_elem_loads: int = 0, middle: float | None = None) -> KernelCount:
     """Predicted instructions of one call of `symbol` processing `elements` items.
 
     Each innermost loop runs `elements / unroll` times in all (unroll from its loads
     when per_elem_loads is given, else 1: gcc -O2 does not unroll); a loop that holds
-    another runs `outer` times. Code outside loops runs once; a call inside a loop
-    costs the callee's instructions each time."""
+    another runs `outer` times, or `middle` times when it is itself inside a loop and
+    middle is given (a matvec's group loop: rows x groups). Code outside loops runs
+    once; a call inside a loop costs the callee's instructions each time."""
     f = funcs.get(symbol)
     if f is None:
         raise KeyError(symbol)
@@ -213,7 +214,8 @@ def loop_count(funcs: dict[str, Function], symbol: str, elements: float,
         """Instructions of `loop` when its body runs `times` times in all."""
         if loop.children:
             total = times * (loop.exclusive() + sum(_callee_cost(funcs, c) for c in loop.calls))
-            return total + sum(run(c, elements if not c.children else times) for c in loop.children)
+            return total + sum(run(c, elements if not c.children else times if middle is None else middle)
+                               for c in loop.children)
         unroll = max(1, f.loads_in(loop) // per_elem_loads) if per_elem_loads else 1
         if f.count_in(loop, "pmaddh"):          # MMI: 8 multiply-adds per pmaddh
             unroll = 8 * f.count_in(loop, "pmaddh")
@@ -225,15 +227,21 @@ def loop_count(funcs: dict[str, Function], symbol: str, elements: float,
     return KernelCount(symbol, f.static, total, "loops")
 
 
+def _groups(matvec_symbol: str) -> int:
+    """Groups per row of a matvec kernel, from its name: matvec_<quant>_<rows>x<cols>_g<group>."""
+    m = re.match(r"matvec_\w+?_\d+x(\d+)_g(\d+)", matvec_symbol)
+    return int(m.group(1)) // int(m.group(2)) if m else 1
+
+
 def twin_counts(funcs: dict[str, Function]) -> list[tuple[str, float, float]]:
-    """(kernel, instructions per row of its C twin, of its MMI variant) for every q8
-    matvec of the ELF that has both (docs/KERNELS.md)."""
+    """(kernel, instructions per row of its C twin, of its MMI variant) for every q8,
+    q4, q4m and ternary matvec of the ELF that has both (docs/KERNELS.md)."""
     out = []
     for name in sorted(funcs):
-        m = re.fullmatch(r"(matvec_q8_(\d+)x(\d+)_g\d+)_rows_c", name)
+        m = re.fullmatch(r"(matvec_(?:q8|q4|q4m|ternary)_(\d+)x(\d+)_g\d+)_rows_c", name)
         if m and m.group(1) + "_rows" in funcs:
-            cols = int(m.group(3))
-            per_row = [loop_count(funcs, s, cols, 1, 2).per_call for s in (name, m.group(1) + "_rows")]
+            cols, groups = int(m.group(3)), _groups(name)
+            per_row = [loop_count(funcs, s, cols, 1, 2, groups).per_call for s in (name, m.group(1) + "_rows")]
             out.append((m.group(1), per_row[0], per_row[1]))
     return out
 
@@ -296,12 +304,13 @@ class ComputeModel:
         return None
 
     def _count(self, pattern: str, elements: float, outer: float = 0.0, loads: int = 0,
-               fallback: float = 0.0) -> float:
+               fallback: float = 0.0, per_outer: float | None = None) -> float:
         sym = self._find(pattern) if self.funcs else None
         if sym is None:
             self.methods.setdefault(pattern, "formula")
             return fallback
-        kc = loop_count(self.funcs, sym, elements, outer, loads)
+        middle = None if per_outer is None else outer * (per_outer(sym) if callable(per_outer) else per_outer)
+        kc = loop_count(self.funcs, sym, elements, outer, loads, middle)
         self.methods[sym] = kc.method
         return kc.per_call
 
@@ -312,7 +321,7 @@ class ComputeModel:
         twin = rf"matvec_{quant}_{rows}x{cols}(_g\d+)?_rows_c"    # the C twin of an MMI kernel
         if self.kernels == "c" and self.funcs and self._find(twin):
             pattern = twin
-        return q + self._count(pattern, rows * cols, rows, loads=2, fallback=7 * rows * cols)
+        return q + self._count(pattern, rows * cols, rows, loads=2, fallback=7 * rows * cols, per_outer=_groups)
 
     def attention_loops(self, n: int) -> float:
         """attention.c's scores and weighted values over n positions of every kv head

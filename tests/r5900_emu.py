@@ -73,13 +73,15 @@ def decode(word: int) -> str | None:
     if op != 0x1C:
         return None
     table = {
-        (0x08, 0x00): "paddw", (0x08, 0x1A): "pextlb",
-        (0x28, 0x1A): "pextub",
+        (0x08, 0x00): "paddw", (0x08, 0x05): "psubh", (0x08, 0x1A): "pextlb",
+        (0x08, 0x16): "pextlh", (0x08, 0x12): "pextlw",
+        (0x28, 0x1A): "pextub", (0x28, 0x16): "pextuh", (0x28, 0x12): "pextuw",
         (0x09, 0x08): "pmfhi", (0x09, 0x09): "pmflo", (0x09, 0x10): "pmaddh", (0x09, 0x1F): "prot3w",
         (0x29, 0x08): "pmthi", (0x29, 0x09): "pmtlo", (0x29, 0x0E): "pcpyud",
     }
-    if funct == 0x37:
-        return "psrah"
+    shifts = {0x34: "psllh", 0x36: "psrlh", 0x37: "psrah"}    # sa is the shift amount
+    if funct in shifts:
+        return shifts[funct]
     return table.get((funct, sa), f"mmi?{funct:#x}/{sa:#x}")
 
 
@@ -215,12 +217,23 @@ class R5900:
                 self.wide.pop(rd, None)
         elif name == "paddw":
             self.set(rd, pack([a + b for a, b in zip(lanes(self.get(rs), 32), lanes(self.get(rt), 32))], 32))
-        elif name in ("pextlb", "pextub"):
-            off = 0 if name == "pextlb" else 8
-            s, t = lanes(self.get(rs), 8), lanes(self.get(rt), 8)
-            self.set(rd, pack([x for i in range(8) for x in (t[off + i], s[off + i])], 8))
+        elif name == "psubh":           # rs - rt per halfword, wrapping (PCSX2 MMI.cpp PSUBH)
+            self.set(rd, pack([a - b for a, b in zip(lanes(self.get(rs), 16), lanes(self.get(rt), 16))], 16))
+        elif name[:4] == "pext":
+            # interleave the low (pextl*) or high (pextu*) halves of rt and rs, rt's
+            # lane first: d[2i] = rt[off + i], d[2i + 1] = rs[off + i] (PCSX2 MMI.cpp
+            # PEXTLB/PEXTLH/PEXTLW, PEXTUB/PEXTUH/PEXTUW)
+            bits = {"b": 8, "h": 16, "w": 32}[name[-1]]
+            half = 64 // bits
+            off = 0 if name[4] == "l" else half
+            s, t = lanes(self.get(rs), bits), lanes(self.get(rt), bits)
+            self.set(rd, pack([x for i in range(half) for x in (t[off + i], s[off + i])], bits))
         elif name == "psrah":
             self.set(rd, pack([signed(h, 16) >> (sa & 15) for h in lanes(self.get(rt), 16)], 16))
+        elif name == "psrlh":           # logical: zeros shifted in (PCSX2 MMI.cpp PSRLH)
+            self.set(rd, pack([h >> (sa & 15) for h in lanes(self.get(rt), 16)], 16))
+        elif name == "psllh":           # bits shifted past bit 15 are lost (PCSX2 MMI.cpp PSLLH)
+            self.set(rd, pack([h << (sa & 15) for h in lanes(self.get(rt), 16)], 16))
         elif name == "pmaddh":
             s = [signed(h, 16) for h in lanes(self.get(rs), 16)]
             t = [signed(h, 16) for h in lanes(self.get(rt), 16)]

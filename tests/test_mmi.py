@@ -1,4 +1,4 @@
-"""The R5900 MMI variants of the q8 matvec kernels (docs/KERNELS.md), compiled by
+"""The R5900 MMI variants of the q8, q4, q4m and ternary matvec kernels (docs/KERNELS.md), compiled by
 the EE compiler exactly as the PS2 build compiles kernels.gen.c, run under unicorn
 with the R5900-only instructions modelled in tests/r5900_emu.py, bit for bit
 against numpy (model.quant.matvec_q8) at SmolLM2-135M's shapes (a block of rows of
@@ -6,6 +6,7 @@ each) and at odd ones. Their C twins are the kernels tests/test_kernels.py runs 
 the host. What only a PS2 (or PCSX2/Play!) can confirm: docs/KERNELS.md."""
 from __future__ import annotations
 
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -21,16 +22,29 @@ pytest.importorskip("unicorn")
 from elftools.elf.elffile import ELFFile  # noqa: E402
 
 from codegen.kernels import plan_kernels, render_all  # noqa: E402
-from model.quant import ACT_LEVELS, MAX_GROUP, matvec_q8, pack_rows, quantize_activation, unpack_q8  # noqa: E402
+from codegen.spec import spec_from_policy  # noqa: E402
+from model.quant import (ACT_LEVELS, MAX_GROUP, QuantizedQ8, QuantType, matvec_q8, pack_quantized,  # noqa: E402
+                         pack_rows, quantize_activation, to_f16, unpack_q8)
 from ps2llm_build import INCLUDE_DIRS  # noqa: E402
 from r5900_emu import R5900  # noqa: E402
 from site_tools import ee_gcc  # noqa: E402
-from test_kernels import CASES, extreme_sums, rng_for  # noqa: E402
+from test_kernels import CASES, SMOLLM2, extreme_sums, rng_for  # noqa: E402
 
 F32 = np.float32
 EE_CC = ee_gcc.find_compiler()
 pytestmark = pytest.mark.skipif(EE_CC is None, reason="no EE compiler")
 MMI_CASES = ("smollm2_q8", "smollm2_q8_g64", "odd_q8", "odd_q8_g6", "wide_q8")
+# q4, q4m, ternary at SmolLM2's shapes (groups of 32, 64 and one per row) and odd ones
+LOWBIT_CASES = {
+    **{name: CASES[name] for name in ("smollm2_q4_g32", "smollm2_q4m_g32", "smollm2_ternary",
+                                      "odd_q4", "odd_q4_g6", "odd_q4m", "odd_ternary", "wide_q4m")},
+    "smollm2_q4_g64": spec_from_policy("smollm2-shape", "test", SMOLLM2, QuantType.Q4, 64),
+    "smollm2_q4m_g64": spec_from_policy("smollm2-shape", "test", SMOLLM2, QuantType.Q4M, 64),
+    "smollm2_q4m": spec_from_policy("smollm2-shape", "test", SMOLLM2, QuantType.Q4M),
+    "smollm2_ternary_g64": spec_from_policy("smollm2-shape", "test", SMOLLM2, QuantType.TERNARY, 64),
+}
+VALUES = {QuantType.Q4: (-8, 7), QuantType.Q4M: (0, 15), QuantType.TERNARY: (-1, 1)}   # every code
+TEXT = 0x00100000      # where link_kernels places .text
 MAX_ROWS = 24          # rows of each matrix run under emulation (every row is the same code)
 W_ADDR, X_ADDR, OUT_ADDR, STACK = 0x0400000, 0x0300000, 0x0380000, 0x02F0000
 
@@ -65,8 +79,52 @@ def compiled(request, tmp_path_factory):
     return spec, compile_kernels(spec, tmp_path_factory.mktemp(request.param + "_ee"))
 
 
-def run_rows(code: bytes, packed: bytes, xq: np.ndarray, xs: F32, n_rows: int) -> tuple[np.ndarray, R5900]:
-    emu = R5900(code)
+def link_kernels(obj: Path) -> Path:
+    """kernels.o linked at TEXT with a byte-loop memcpy (the f32 scales' loads call
+    it: -ffreestanding), so that a kernel's calls reach their callees; other symbols
+    the runtime would give are left unresolved and must not be called."""
+    elf, memcpy = obj.with_suffix(".elf"), obj.parent / "memcpy.c"
+    memcpy.write_text("void *memcpy(void *d, const void *s, unsigned n)\n"
+                      "{ char *o = d; const char *i = s; while (n--) *o++ = *i++; return d; }\n")
+    subprocess.run([EE_CC, *ee_gcc.compiler_flags(EE_CC), *ee_gcc.C_FLAGS, "-static", f"-Wl,-Ttext={TEXT:#x}",
+                    "-Wl,--unresolved-symbols=ignore-all", "-Wl,--build-id=none", "-Wl,-e,0",
+                    str(obj), str(memcpy), "-o", str(elf)], check=True)
+    return elf
+
+
+def linked_function(elf: Path, symbol: str) -> tuple[int, bytes]:
+    with open(elf, "rb") as f:
+        e = ELFFile(f)
+        syms = e.get_section_by_name(".symtab").get_symbol_by_name(symbol)
+        assert syms, f"{symbol} not in {elf}"
+        addr, size = syms[0]["st_value"], syms[0]["st_size"]
+        text = e.get_section_by_name(".text")
+        start = addr - text["sh_addr"]
+        return addr, text.data()[start:start + size]
+
+
+def callees(elf: Path, addr: int, code: bytes) -> tuple[tuple[int, bytes], ...]:
+    """The functions a linked function calls (jal: f16_to_f32 for q4 and q4m scales,
+    q4m's _xsum), each as (address, code); they must be plain MIPS32 (no R5900 words),
+    which unicorn runs as it is."""
+    with open(elf, "rb") as f:
+        by_addr = {s["st_value"]: s.name for s in ELFFile(f).get_section_by_name(".symtab").iter_symbols()
+                   if s["st_info"]["type"] == "STT_FUNC"}
+    out = []
+    for w in struct.unpack(f"<{len(code) // 4}I", code):
+        if w >> 26 == 0x03:                                         # jal
+            target = (addr & 0xF0000000) | (w & 0x03FFFFFF) << 2
+            callee = linked_function(elf, by_addr[target])
+            assert not R5900(callee[1], callee[0]).special, f"{by_addr[target]} has R5900 words"
+            out.append(callee)
+    return tuple(out)
+
+
+def run_rows(code: bytes, packed: bytes, xq: np.ndarray, xs: F32, n_rows: int,
+             code_addr: int = TEXT, called: tuple[tuple[int, bytes], ...] = ()) -> tuple[np.ndarray, R5900]:
+    emu = R5900(code, code_addr)
+    for addr, body in called:           # plain MIPS32 (see callees), at its linked address
+        emu.uc.mem_write(addr, body)
     emu.uc.mem_write(W_ADDR, packed)
     emu.uc.mem_write(X_ADDR, xq.astype("<i2").tobytes())
     emu.call(emu.code_addr, [OUT_ADDR, W_ADDR, X_ADDR, int(np.float32(xs).view(np.uint32))], STACK, [n_rows])
@@ -80,6 +138,14 @@ def test_which_kernels_have_mmi_variants():
     assert not any(m.mmi_blocks for m in plan_kernels(CASES["odd_q8_g6"]).matvecs)
     odd = {m.cols: m.mmi_blocks for m in plan_kernels(CASES["odd_q8"]).matvecs}
     assert odd == {36: 2, 42: 2, 90: 5}
+    # q4 and q4m: 32 columns a block, ternary 64; per-row groups keep a C tail
+    for name, blocks in (("smollm2_q4_g32", {576: 1, 1536: 1}), ("smollm2_q4_g64", {576: 2, 1536: 2}),
+                         ("smollm2_q4m", {576: 18, 1536: 48}), ("smollm2_ternary", {576: 9, 1536: 24}),
+                         ("smollm2_ternary_g64", {576: 1, 1536: 1}), ("odd_q4", {36: 1, 42: 1, 90: 2}),
+                         ("odd_ternary", {36: 0, 42: 0, 90: 1}), ("odd_q4_g6", {36: 0, 42: 0, 90: 0})):
+        assert {m.cols: m.mmi_blocks for m in plan_kernels(LOWBIT_CASES[name]).matvecs} == blocks, name
+    t32 = spec_from_policy("smollm2-shape", "test", SMOLLM2, QuantType.TERNARY, 32)
+    assert not any(m.mmi_blocks for m in plan_kernels(t32).matvecs)   # 8-byte groups: C only
 
 
 def test_mmi_matvec_bit_exact(compiled):
@@ -123,3 +189,54 @@ def test_mmi_sums_at_the_bound(tmp_path):
         assert int(quant.group_sums(xq)[0, 0]) == MAX_GROUP * 127 * ACT_LEVELS
         got, _ = run_rows(function_code(obj, f"{m.symbol()}_rows"), packed, xq, xs, rows)
         np.testing.assert_array_equal(got, matvec_q8(quant, x), err_msg=m.symbol())
+
+
+@pytest.fixture(scope="module", params=sorted(LOWBIT_CASES))
+def lowbit_elf(request, tmp_path_factory):
+    spec = LOWBIT_CASES[request.param]
+    return spec, link_kernels(compile_kernels(spec, tmp_path_factory.mktemp(request.param + "_ee")))
+
+
+def lowbit_weights(m, rows: int, rng: np.random.Generator) -> QuantizedQ8:
+    """Random values with every code in row 0 (lo, lo + 1, ..., hi, lo, ... along the
+    row), all hi in row 1 and all lo in row 2, whatever the group; f16-exact scales (q4,
+    q4m store f16, ternary f32) of both signs, and q4m minimums, all normal f16 (the
+    float part is the C twin's text in both; this tests the integers)."""
+    lo, hi = VALUES[m.quant]
+    q = rng.integers(lo, hi + 1, (rows, m.cols))
+    q[0] = lo + np.arange(m.cols) % (hi - lo + 1)
+    q[1], q[2] = hi, lo
+    shape = (rows, m.n_groups)
+    scales = to_f16(rng.uniform(0.01, 0.1, shape).astype(F32) * rng.choice([F32(-1), F32(1)], shape))
+    mins = to_f16(-rng.uniform(0.01, 0.5, shape).astype(F32)) if m.quant == QuantType.Q4M else None
+    return QuantizedQ8(q.astype(np.int8), scales, m.group_size, m.quant, mins)
+
+
+def test_lowbit_mmi_matvec_bit_exact(lowbit_elf):
+    """q4, q4m and ternary MMI variants against numpy bit for bit: random activations,
+    and +-ACT_LEVELS (the bound) everywhere, with rows of every code and of the extreme
+    codes, whose group sums are the largest of each type."""
+    spec, elf = lowbit_elf
+    for m in plan_kernels(spec).matvecs:
+        addr, code = linked_function(elf, f"{m.symbol()}_rows")
+        if not m.mmi_blocks:
+            mmi = {n for n, _ in R5900(code, addr).special.values()} - {"mult3", "multu3"}
+            assert not mmi, f"{m.symbol()}: the C kernel has MMI code {mmi}"
+            continue
+        linked_function(elf, f"{m.symbol()}_rows_c")    # the C twin is in the ELF too
+        called = callees(elf, addr, code)
+        rows = min(m.rows, MAX_ROWS)
+        rng = rng_for(m.symbol() + "mmi")
+        w = lowbit_weights(m, rows, rng)
+        packed = pack_quantized(w)
+        np.testing.assert_array_equal(unpack_q8(packed, rows, m.cols, m.group_size, m.quant).q, w.q)
+        sign = np.where(rng.random(m.cols) < 0.5, F32(-3), F32(3)).astype(F32)
+        for x in (rng.standard_normal(m.cols).astype(F32) * 3, sign, np.full(m.cols, F32(3)),
+                  np.full(m.cols, F32(-3))):
+            xq, xs = quantize_activation(x)
+            got, emu = run_rows(code, packed, xq, xs, rows, addr, called)
+            np.testing.assert_array_equal(got, matvec_q8(w, x), err_msg=m.symbol())
+            # the MMI loop ran: mmi_block / 8 pmaddh a block (8 products each)
+            assert emu.executed["pmaddh"] == m.mmi_block // 8 * rows * m.n_groups * m.mmi_blocks
+        xq, _ = quantize_activation(np.full(m.cols, F32(3)))
+        assert np.all(np.abs(xq) == ACT_LEVELS)
