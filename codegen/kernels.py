@@ -42,9 +42,9 @@ class KernelSet:
 
     @property
     def uses_f16(self) -> bool:
-        """Something reads halves: weights or the KV cache."""
-        return self.embedding.quant == QuantType.F16 or self.kv_cache.quant_name == "f16" or any(
-            m.quant == QuantType.F16 for m in self.matvecs)
+        """Something reads halves: weights, q4/q4m scales or the KV cache."""
+        return any(k.quant == QuantType.F16 or k.f16_scales for k in (self.embedding, *self.matvecs)) or (
+            self.kv_cache.quant_name == "f16")
 
     def macs_per_token(self) -> int:
         """Multiply-accumulates of the matrices for one token (attention excluded)."""

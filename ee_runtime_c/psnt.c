@@ -215,14 +215,16 @@ static uint32_t align16(uint32_t n)
     return (n + 15) & ~15u;
 }
 
-/* grouped types: f32 per group (scales; q4m: then minimums), each block padded to 16, then the values */
+/* grouped types: a scale per group (q4m: then a block of minimums), each block padded
+ * to 16, then the values; f16 scales for q4 and q4m (as llama.cpp's Q4_0/Q4_1), f32 for
+ * q8 and ternary */
 static uint32_t expected_row_stride(unsigned quant, uint32_t cols, uint32_t group)
 {
     switch (quant) {
     case QUANT_F32: return 4 * cols;
     case QUANT_F16: return 2 * cols;
-    case QUANT_Q4: return align16(4 * (cols / group)) + align16((cols + 1) / 2);
-    case QUANT_Q4M: return 2 * align16(4 * (cols / group)) + align16((cols + 1) / 2);
+    case QUANT_Q4: return align16(2 * (cols / group)) + align16((cols + 1) / 2);
+    case QUANT_Q4M: return 2 * align16(2 * (cols / group)) + align16((cols + 1) / 2);
     case QUANT_TERNARY: return align16(4 * (cols / group)) + align16((cols + 3) / 4);
     default: return align16(4 * (cols / group)) + align16(cols);
     }

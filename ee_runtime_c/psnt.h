@@ -10,7 +10,7 @@
 #include "arena.h"
 #include "status.h"
 
-#define PSNT_VERSION 1u
+#define PSNT_VERSION 2u    /* 2: q4/q4m scales are f16 (docs/FORMAT.md "Versions") */
 #define PSNT_NO_LAYER 0xFFFFu
 #define PSNT_NO_QUANT 0xFFu
 #define PSNT_FLAG_TIED 1u

@@ -1,7 +1,7 @@
 """Human-readable summary of a PSNT file: header, tensors, sizes, CRC status."""
 from __future__ import annotations
 
-from model.psnt import PsntError, read_psnt
+from model.psnt import VERSION, PsntError, read_psnt
 from model.vocab import VocabKind
 
 
@@ -16,7 +16,7 @@ def inspect_psnt(path: str) -> str:
     cfg = psnt.config
     v = psnt.vocab
     lines = [
-        f"{path}: PSNT v1, {psnt.file_size} bytes ({psnt.file_size // 2048} sectors), model {psnt.name!r}",
+        f"{path}: PSNT v{VERSION}, {psnt.file_size} bytes ({psnt.file_size // 2048} sectors), model {psnt.name!r}",
         f"  dim {cfg.dim}, hidden {cfg.hidden_dim}, layers {cfg.n_layers}, heads {cfg.n_heads}"
         f" (kv {cfg.n_kv_heads}, head_dim {cfg.head_dim}), vocab {cfg.vocab_size},"
         f" context {cfg.max_seq_len}",

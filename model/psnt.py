@@ -1,4 +1,4 @@
-"""PSNT v1 reader and writer (docs/FORMAT.md)."""
+"""PSNT reader and writer (docs/FORMAT.md; the version is VERSION)."""
 from __future__ import annotations
 
 import os
@@ -11,15 +11,15 @@ import numpy as np
 
 from model.atomic import atomic_output
 from model.config import ModelConfig
-from model.quant import (GROUPED, SUPPORTED, QuantDataError, QuantizedQ8, QuantType, group_limit_problem,
-                         pack_rows, parse_quant, row_stride, unpack_rows)
+from model.quant import (GROUPED, SUPPORTED, QuantDataError, QuantizedQ8, QuantType,
+                         group_limit_problem, pack_rows, parse_quant, row_stride, unpack_rows)
 from model.vocab import Vocab
 from model.vocab_section import vocab_from_section, vocab_to_section
 from model.weights import NORM_ROLES, LlamaModel, Role, execution_order, expected_shape, tensor_name
 
 SECTOR = 2048
 MAGIC = b"PSNT"
-VERSION = 1
+VERSION = 2       # 2: q4/q4m scales became f16 (docs/FORMAT.md "Versions")
 BYTE_ORDER = 0x01020304
 FLAG_TIED = 1
 NO_LAYER = 0xFFFF
@@ -334,7 +334,8 @@ def read_psnt(path: str | os.PathLike) -> PsntFile:
     if byte_order != BYTE_ORDER:
         raise PsntError(f"{path}: byte-order mark is {byte_order:#010x}, expected 0x01020304")
     if version != VERSION:
-        raise PsntError(f"{path}: unknown PSNT version {version}; this reader knows version {VERSION}")
+        older = ": an older ps2llm wrote it, rebuild it from the model" if version < VERSION else ""
+        raise PsntError(f"{path}: PSNT version {version}; this reader knows version {VERSION}{older}")
     blank = bytearray(head)
     struct.pack_into("<I", blank, 12, 0)
     if zlib.crc32(blank) != header_crc:

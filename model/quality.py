@@ -318,12 +318,12 @@ dequantized, and Q4_1 stores a minimum per group (16 levels from `min` to `max`)
 PSNT's symmetric q4 (levels −8..7 times one scale, as llama.cpp's Q4_0) cannot
 reproduce; symmetric q4 with a least-squares scale search (llama.cpp's
 `make_qx_quants`) was no better than Q4_0's rule. `q4m` is Q4_1's scheme (a scale and
-a minimum per group, both f32; docs/FORMAT.md): with groups of 32, the source's own,
-the layer matrices come back nearly as they were, and `q4m:32,embed=q8` is within
-0.3% of f32. All-`q4m:32` also puts the embedding (Q8_0 in the source, and the tied
-output projection) at 4 bits, which costs the rest. `q4m:64` spans two Q4_1 blocks per
-group and loses the match. q4m:32 stores 6 bits a weight (two f32 per 32 weights),
-q4:32 5.
+a minimum per group, both f16 as in Q4_1; docs/FORMAT.md): with groups of 32, the
+source's own, the layer matrices come back as they were (bit for bit where a group
+uses codes 0 and 15), and `q4m:32,embed=q8` is within 0.3% of f32. All-`q4m:32` also
+puts the embedding (Q8_0 in the source, and the tied output projection) at 4 bits,
+which costs the rest. `q4m:64` spans two Q4_1 blocks per group and loses the match.
+q4m:32 stores 5 bits a weight (two f16 per 32 weights), q4:32 4.5.
 
 {table}
 """

@@ -3,9 +3,10 @@
 A quantized matrix is kept as (q, scales): q int8 (rows, cols) (values in
 [-127, 127] for q8, [-8, 7] for q4, [0, 15] for q4m, {-1, 0, 1} for ternary),
 scales f32 (rows, ngroups), and for q4m a minimum per group too (w = q * scale
-+ min). The integer-activation matvec here is the reference the C kernels must
-reproduce, whatever the quant type: same int16 activations, exact int32 group
-sums."""
++ min). q4 and q4m store their scales and minimums as f16 (as llama.cpp's Q4_0 and
+Q4_1), so their quantizers make them f16-representable; q8 and ternary store f32.
+The integer-activation matvec here is the reference the C kernels must reproduce,
+whatever the quant type: same int16 activations, exact int32 group sums."""
 from __future__ import annotations
 
 import math
@@ -26,10 +27,15 @@ class QuantType(IntEnum):
 
 SUPPORTED = (QuantType.F32, QuantType.F16, QuantType.Q8, QuantType.Q4, QuantType.TERNARY,
              QuantType.Q4M)
-# Quant types stored as integers with f32 scales per group (QuantizedQ8 in memory).
+# Quant types stored as integers with a scale per group (f32 in a QuantizedQ8; stored
+# f32, or f16 for F16_SCALES).
 GROUPED = (QuantType.Q8, QuantType.Q4, QuantType.TERNARY, QuantType.Q4M)
-# Those with an f32 minimum per group besides the scale (w = q * scale + min).
+# Those with a minimum per group besides the scale (w = q * scale + min).
 WITH_MINS = (QuantType.Q4M,)
+# Those whose scales (and minimums) are stored as f16, as llama.cpp's Q4_0 and Q4_1
+# (ggml-common.h: block_q4_0, block_q4_1 hold `ggml_half d, m`): at group 32 an f32
+# scale costs 1 bit per weight, an f16 one half of that.
+F16_SCALES = (QuantType.Q4, QuantType.Q4M)
 
 
 class QuantDataError(ValueError):
@@ -58,13 +64,29 @@ def row_stride(qt: QuantType, cols: int, group_size: int) -> int:
         return 2 * cols
     if qt in GROUPED:
         return values_offset(qt, cols // group_size) + align16(packed_bytes(qt, cols))
-    raise ValueError(f"quant type {qt.name} is not supported in PSNT v1")
+    raise ValueError(f"quant type {qt.name} is not supported in PSNT")
+
+
+def scale_dtype(qt: QuantType) -> str:
+    """How a grouped row stores its scales (and minimums): f16 for q4 and q4m, f32 otherwise."""
+    return "<f2" if qt in F16_SCALES else "<f4"
+
+
+def scale_block(qt: QuantType, ngroups: int) -> int:
+    """Bytes of a row's block of scales (or of q4m's minimums), padded to 16."""
+    return align16(np.dtype(scale_dtype(qt)).itemsize * ngroups)
 
 
 def values_offset(qt: QuantType, ngroups: int) -> int:
-    """Where a grouped row's integer values start: after its f32 scales, padded to 16
-    bytes, and for q4m its f32 minimums, padded the same way."""
-    return align16(4 * ngroups) * (2 if qt in WITH_MINS else 1)
+    """Where a grouped row's integer values start: after its scales, padded to 16
+    bytes, and for q4m its minimums, padded the same way."""
+    return scale_block(qt, ngroups) * (2 if qt in WITH_MINS else 1)
+
+
+def to_f16(v: np.ndarray) -> np.ndarray:
+    """f32 values rounded to the nearest f16 (kept as f32), clamped to +-65504 so
+    that none becomes inf: the scales and minimums of q4 and q4m as stored."""
+    return np.clip(np.asarray(v, dtype=np.float32), -65504, 65504).astype(np.float16).astype(np.float32)
 
 
 def packed_bytes(qt: QuantType, cols: int) -> int:
@@ -124,7 +146,8 @@ def quantize_q4(w: np.ndarray, group_size: int) -> tuple[QuantizedQ8, float]:
     """Symmetric 4-bit as llama.cpp's Q4_0 (quantize_row_q4_0_ref in ggml/src/ggml-quants.c):
     per group, scale = p / -8 where p is the element of largest magnitude, so p is
     exactly -8 * scale and the other elements get all 16 levels of [-8, 7] (the sign
-    of the scale follows p's); q = clamp(round(w / scale), -8, 7). scale = max|w| / 7
+    of the scale follows p's); the scale is rounded to f16 (stored so, as Q4_0's d), then
+    q = clamp(round(w / scale), -8, 7) against the rounded scale. scale = max|w| / 7
     with q in [-7, 7] wasted a level: SmolLM2-135M q4:32 (f32 activations) cost +79%
     perplexity on the stories text against +41% this way."""
     w = np.asarray(w, dtype=np.float32)
@@ -132,7 +155,7 @@ def quantize_q4(w: np.ndarray, group_size: int) -> tuple[QuantizedQ8, float]:
     _check_group(cols, group_size)
     groups = w.reshape(rows, cols // group_size, group_size)
     peak = np.take_along_axis(groups, np.abs(groups).argmax(axis=2)[:, :, None], axis=2)[:, :, 0]
-    scales = (peak / np.float32(-8)).astype(np.float32)
+    scales = to_f16(peak / np.float32(-8))
     safe = np.where(scales == 0, np.float32(1), scales)
     q = np.clip(np.round(groups / safe[:, :, None]), -8, 7).astype(np.int8)
     qt = QuantizedQ8(q.reshape(rows, cols), scales, group_size, QuantType.Q4)
@@ -162,20 +185,24 @@ def quantize_ternary(w: np.ndarray, group_size: int) -> tuple[QuantizedQ8, float
 
 def quantize_q4m(w: np.ndarray, group_size: int) -> tuple[QuantizedQ8, float]:
     """4-bit with a minimum, as llama.cpp's Q4_1 (quantize_row_q4_1_ref in
-    ggml/src/ggml-quants.c), scale and minimum kept in f32 (Q4_1 rounds them to f16):
-    per group m = min w, d = (max w - m) / 15, q = min(15, trunc((w - m) * (1/d) + 0.5))
-    (q = 0 where d = 0), so w ~ q * d + m with all 16 levels between the group's
-    minimum and maximum. Weights that came from a Q4_1 file (SmolLM2-135M's GGUF)
-    keep their grid, which symmetric q4 cannot reproduce (docs/RESULTS.md)."""
+    ggml/src/ggml-quants.c): per group m = min w, d = (max w - m) / 15 in f32, both
+    rounded to f16 (stored so, as Q4_1's d and m), then, against the rounded d and m,
+    q = clamp(trunc((w - m) * (1/d) + 0.5), 0, 15) (q = 0 where d = 0), so w ~ q * d + m
+    with all 16 levels between the group's minimum and maximum. (Q4_1 takes the codes
+    from the unrounded d and m; the rounded ones give the codes best for what is
+    stored. The clamp at 0: the rounded m may lie above the group's minimum.) Weights
+    that came from a Q4_1 file (SmolLM2-135M's GGUF) keep their grid, bit for bit where
+    a group uses codes 0 and 15, which symmetric q4 cannot reproduce (docs/RESULTS.md)."""
     w = np.asarray(w, dtype=np.float32)
     rows, cols = w.shape
     _check_group(cols, group_size)
     groups = w.reshape(rows, cols // group_size, group_size)
-    mins = groups.min(axis=2)
-    scales = ((groups.max(axis=2) - mins) / np.float32(15)).astype(np.float32)
+    lo = groups.min(axis=2)
+    scales = to_f16((groups.max(axis=2) - lo) / np.float32(15))
+    mins = to_f16(lo)
     safe = np.where(scales == 0, np.float32(1), scales)
     inv = np.where(scales == 0, np.float32(0), np.float32(1) / safe)
-    q = np.minimum(15, np.trunc((groups - mins[:, :, None]) * inv[:, :, None] + np.float32(0.5)))
+    q = np.clip(np.trunc((groups - mins[:, :, None]) * inv[:, :, None] + np.float32(0.5)), 0, 15)
     qt = QuantizedQ8(q.astype(np.int8).reshape(rows, cols), scales, group_size, QuantType.Q4M, mins)
     return qt, float(np.abs(qt.dequantize() - w).max())
 
@@ -231,18 +258,24 @@ def pack_rows(qt: QuantType, w: np.ndarray, group_size: int = 0) -> tuple[bytes,
     if qt in GROUPED:
         quant, err = QUANTIZERS[qt](w, group_size)
         return pack_quantized(quant), err
-    raise ValueError(f"quant type {qt.name} is not supported in PSNT v1")
+    raise ValueError(f"quant type {qt.name} is not supported in PSNT")
 
 
 def pack_quantized(quant: QuantizedQ8) -> bytes:
     """A QuantizedQ8 (q8, q4, q4m or ternary values) in PSNT row layout."""
     qt, (rows, cols) = quant.quant, quant.q.shape
     ngroups = cols // quant.group_size
+    blocks = (quant.scales, quant.mins) if qt in WITH_MINS else (quant.scales,)
+    if qt in F16_SCALES and not all(np.array_equal(v, to_f16(v)) for v in blocks):   # quantizers round them
+        raise ValueError(f"{qt.name.lower()} scales and minimums must be f16 values (to_f16)")
     out = np.zeros((rows, row_stride(qt, cols, quant.group_size)), dtype=np.uint8)
-    out[:, :4 * ngroups] = quant.scales.astype("<f4").view(np.uint8).reshape(rows, 4 * ngroups)
+
+    def put_block(at: int, v: np.ndarray) -> None:     # (rows, ngroups) at byte `at` of each row
+        raw = v.astype(scale_dtype(qt)).view(np.uint8).reshape(rows, -1)
+        out[:, at:at + raw.shape[1]] = raw
+    put_block(0, quant.scales)
     if qt in WITH_MINS:
-        at = align16(4 * ngroups)
-        out[:, at:at + 4 * ngroups] = quant.mins.astype("<f4").view(np.uint8).reshape(rows, 4 * ngroups)
+        put_block(scale_block(qt, ngroups), quant.mins)
     off = values_offset(qt, ngroups)
     out[:, off:off + packed_bytes(qt, cols)] = _pack_values(qt, quant.q)
     return out.tobytes()
@@ -257,12 +290,15 @@ def unpack_q8(data: bytes | np.ndarray, rows: int, cols: int, group_size: int,
     stride = row_stride(qt, cols, group_size)
     raw = np.frombuffer(data, dtype=np.uint8, count=rows * stride).reshape(rows, stride)
 
-    def f32_block(at: int) -> np.ndarray:     # (rows, ngroups) f32 at byte `at` of each row
-        return raw[:, at:at + 4 * ngroups].copy().view("<f4").astype(np.float32).reshape(rows, ngroups)
-    mins = f32_block(align16(4 * ngroups)) if qt in WITH_MINS else None
+    dtype = np.dtype(scale_dtype(qt))
+
+    def get_block(at: int) -> np.ndarray:     # (rows, ngroups) f32 from byte `at` of each row
+        v = raw[:, at:at + dtype.itemsize * ngroups].copy().view(dtype).reshape(rows, ngroups)
+        return f16_to_f32(v) if qt in F16_SCALES else v.astype(np.float32)
+    mins = get_block(scale_block(qt, ngroups)) if qt in WITH_MINS else None
     off = values_offset(qt, ngroups)
     q = _unpack_values(qt, raw[:, off:off + packed_bytes(qt, cols)], cols)
-    return QuantizedQ8(q, f32_block(0), group_size, qt, mins)
+    return QuantizedQ8(q, get_block(0), group_size, qt, mins)
 
 
 def unpack_rows(qt: QuantType, data: bytes | np.ndarray, rows: int, cols: int, group_size: int):
@@ -273,7 +309,7 @@ def unpack_rows(qt: QuantType, data: bytes | np.ndarray, rows: int, cols: int, g
         return f16_to_f32(np.frombuffer(data, dtype="<f2", count=rows * cols)).reshape(rows, cols)
     if qt in GROUPED:
         return unpack_q8(data, rows, cols, group_size, qt)
-    raise ValueError(f"quant type {qt.name} is not supported in PSNT v1")
+    raise ValueError(f"quant type {qt.name} is not supported in PSNT")
 
 
 def f16_to_f32(h: np.ndarray) -> np.ndarray:

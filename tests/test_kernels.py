@@ -379,9 +379,9 @@ def test_generated_c_matches_golden(request):
 
 def test_lowbit_matvec_every_value(driver):
     """q4, q4m and ternary kernels decode every value a file may hold (q4 -8 to 7,
-    whatever the writer produces; q4m 0 to 15 with any minimum) exactly as
-    model/quant.py does."""
-    from model.quant import QuantizedQ8, pack_quantized
+    whatever the writer produces; q4m 0 to 15 with any minimum; q4/q4m f16 scales
+    down to subnormal halves) exactly as model/quant.py does."""
+    from model.quant import QuantizedQ8, pack_quantized, to_f16
     ranges = {QuantType.Q4: (-8, 7), QuantType.Q4M: (0, 15), QuantType.TERNARY: (-1, 1)}
     for m in driver.ks.matvecs:
         if m.quant not in ranges:
@@ -391,6 +391,10 @@ def test_lowbit_matvec_every_value(driver):
         q = rng.integers(lo, hi + 1, (m.rows, m.cols)).astype(np.int8)
         scales = rng.random((m.rows, m.n_groups)).astype(F32)
         mins = -rng.random((m.rows, m.n_groups)).astype(F32) if m.quant == QuantType.Q4M else None
+        if m.f16_scales:                  # stored as halves: any f16, subnormal ones too
+            scales = to_f16(scales)
+            scales[0] = to_f16(scales[0] * F32(2 ** -14))
+            mins = None if mins is None else to_f16(mins)
         w = QuantizedQ8(q, scales, m.group_size, m.quant, mins)
         packed = pack_quantized(w)
         assert len(packed) == m.rows * m.row_stride

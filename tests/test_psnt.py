@@ -1,4 +1,4 @@
-"""PSNT v1 writer/reader: round trips and every kind of bad file."""
+"""PSNT writer/reader: round trips and every kind of bad file."""
 import struct
 import zlib
 
@@ -104,8 +104,15 @@ def test_wrong_byte_order(good_file):
 
 
 def test_unknown_version(good_file):
-    with pytest.raises(PsntError, match="unknown PSNT version 7"):
+    with pytest.raises(PsntError, match="PSNT version 7; this reader knows version 2$"):
         read_psnt(patched(good_file, 4, struct.pack("<I", 7), fix_header_crc=True))
+
+
+def test_older_version_is_refused(good_file):
+    """Version 1 stored q4 scales as f32; with few groups its rows have version 2's
+    stride, so only the version tells them apart (docs/FORMAT.md "Versions")."""
+    with pytest.raises(PsntError, match="PSNT version 1; .* an older ps2llm wrote it, rebuild it"):
+        read_psnt(patched(good_file, 4, struct.pack("<I", 1), fix_header_crc=True))
 
 
 def test_header_crc(good_file):
@@ -190,25 +197,37 @@ def test_q4_peak_is_minus_8():
 
 
 def test_q4m_is_q4_1():
-    """q4m as llama.cpp Q4_1: per group min and max are exactly q = 0 and q = 15
-    (min exactly, max within rounding), every weight within half a step."""
-    from model.quant import quantize_q4m
+    """q4m as llama.cpp Q4_1: per group min and max are q = 0 and q = 15, d and m the
+    f16 roundings of (max - min) / 15 and min, every weight within about half a step."""
+    from model.quant import quantize_q4m, to_f16
     w = np.random.default_rng(6).standard_normal((6, 64)).astype(np.float32)
     w[0, :16] = 0.25                         # a constant group: d = 0, every q 0, exact
     q, err = quantize_q4m(w, 16)
     groups, codes = w.reshape(6, 4, 16), q.q.reshape(6, 4, 16)
-    assert np.array_equal(q.mins, groups.min(axis=2))
+    assert np.array_equal(q.mins, to_f16(groups.min(axis=2)))
+    assert np.array_equal(q.scales, to_f16((groups.max(axis=2) - groups.min(axis=2)) / np.float32(15)))
     assert np.all(np.take_along_axis(codes, groups.argmin(axis=2)[..., None], 2) == 0)
     assert np.all(np.take_along_axis(codes, groups.argmax(axis=2)[..., None], 2)[1:] == 15)
     assert q.scales[0, 0] == 0 and not codes[0, 0].any() and np.all(q.dequantize()[0, :16] == 0.25)
-    assert err <= 0.5 * q.scales.max() * (1 + 1e-5)
+    assert err <= 0.5 * q.scales.max() * (1 + 1e-2)      # + the f16 rounding of d and m
+
+
+def test_q4_scales_are_f16():
+    """q4's scale is Q4_0's d rounded to f16, and its codes are the nearest for that d."""
+    from model.quant import quantize_q4, to_f16
+    w = np.random.default_rng(8).standard_normal((6, 64)).astype(np.float32)
+    q, _ = quantize_q4(w, 16)
+    assert np.array_equal(q.scales, to_f16(q.scales)) and q.scales.dtype == np.float32
+    want = np.clip(np.round(w.reshape(6, 4, 16) / q.scales[..., None]), -8, 7)
+    assert np.array_equal(q.q.reshape(6, 4, 16), want)
 
 
 def test_q4m_stores_q4_1_values_exactly():
     """Weights already on a Q4_1 grid (w = d*q + m with f16 d and m, as a dequantized
     Q4_1 GGUF gives) come back with the same q, d and m when each group uses codes 0
-    and 15, so a Q4_1 model stored as q4m loses nothing."""
-    from model.quant import quantize_q4m
+    and 15, so a Q4_1 model stored as q4m loses nothing: a PSNT row holds Q4_1's f16
+    d and m bit for bit (llama.cpp ggml-common.h, block_q4_1) and its codes."""
+    from model.quant import QuantType, pack_quantized, quantize_q4m, row_stride, unpack_q8
     rng = np.random.default_rng(7)
     rows, group, ng = 8, 32, 4
     d = rng.uniform(0.001, 0.02, (rows, ng)).astype(np.float16).astype(np.float32)
@@ -220,6 +239,12 @@ def test_q4m_stores_q4_1_values_exactly():
     assert np.array_equal(q.q.reshape(codes.shape), codes)
     assert np.array_equal(q.scales, d) and np.array_equal(q.mins, m)
     assert err == 0 and np.array_equal(q.dequantize(), w)
+    row = np.frombuffer(pack_quantized(q), np.uint8).reshape(rows, -1)[0]
+    assert row.size == row_stride(QuantType.Q4M, ng * group, group) == 16 + 16 + 64
+    assert row[:8].tobytes() == d[0].astype("<f2").tobytes() and not row[8:16].any()
+    assert row[16:24].tobytes() == m[0].astype("<f2").tobytes()
+    back = unpack_q8(pack_quantized(q), rows, ng * group, group, QuantType.Q4M)
+    assert np.array_equal(back.q, q.q) and np.array_equal(back.scales, d) and np.array_equal(back.mins, m)
 
 
 def test_q4m_stride_is_checked(tmp_path, tiny_model):

@@ -181,7 +181,7 @@ CORRUPTIONS = {
     "tiny": (lambda d: d.__delitem__(slice(1000, None)), "PSNT file is truncated"),
     "bad_magic": (lambda d: d.__setitem__(slice(0, 4), b"NOPE"), "not a PSNT file"),
     "byte_order": (lambda d: rewrite(d, 8, ">I", 0x01020304), "byte-order mark"),
-    "unknown_version": (lambda d: (rewrite(d, 4, "<I", 2), fix_header_crc(d)), "unknown PSNT version"),
+    "older_version": (lambda d: (rewrite(d, 4, "<I", 1), fix_header_crc(d)), "unknown PSNT version"),
     "header_crc": (flip(lambda d: 120), "header CRC mismatch"),
     "table_crc": (flip(lambda d: 2048 + 64 * 3 + 40), "tensor table CRC mismatch"),
     "tokenizer_crc": (flip(lambda d: struct.unpack_from("<I", d, 76)[0] + 100), "tokenizer CRC mismatch"),
@@ -215,7 +215,7 @@ def test_corrupt_psnt_gives_its_own_error(built, tmp_path, case):
 def test_errors_are_distinct(built, tmp_path):
     """Every corruption above names a different problem."""
     seen = {}
-    for case in ("truncated", "bad_magic", "byte_order", "unknown_version", "header_crc", "table_crc",
+    for case in ("truncated", "bad_magic", "byte_order", "older_version", "header_crc", "table_crc",
                  "tokenizer_crc", "tensor_crc", "unknown_quant", "shape"):
         data = bytearray(built.psnt.read_bytes())
         CORRUPTIONS[case][0](data)
