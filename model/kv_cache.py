@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from model.config import ModelConfig
-from model.quant import f16_to_f32, round_half_away
+from model.quant import f16_to_f32, quantize_symmetric
 
 KV_QUANTS = ("f32", "f16", "q8")
 Q8_LEVELS = 127      # int8: the KV cache's own, whatever the activation quantizer uses
@@ -50,8 +50,6 @@ def round_trip(x: np.ndarray, kv_quant: str) -> np.ndarray:
     if kv_quant == "f16":
         with np.errstate(over="ignore"):        # beyond 65504: inf, read back as 65504
             return f16_to_f32(x.astype(np.float16))
-    amax = np.abs(x).max(axis=-1, keepdims=True)
-    safe = np.where(amax == 0, np.float32(1), amax)       # an all-zero head stays zero
-    q = np.clip(round_half_away(x * (np.float32(Q8_LEVELS) / safe)), -Q8_LEVELS, Q8_LEVELS)
+    q, scale = quantize_symmetric(x, Q8_LEVELS)           # an all-zero head stays zero
     # through int8 as the C stores it: a -0.0 comes back +0.0
-    return q.astype(np.int8).astype(np.float32) * (amax / np.float32(Q8_LEVELS))
+    return q.astype(np.int8).astype(np.float32) * scale

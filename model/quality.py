@@ -36,7 +36,7 @@ import numpy as np
 
 from model.plan import PS2_RAM, make_plan
 from model.psnt import QuantPolicy
-from model.quant import ACT_LEVELS, GROUPED, QUANTIZERS, QuantizedQ8, QuantType, round_half_away
+from model.quant import ACT_LEVELS, GROUPED, QUANTIZERS, QuantizedQ8, QuantType, quantize_symmetric
 from model.tokenizer import Tokenizer
 from model.vocab_section import vocab_to_section
 from model.weights import NORM_ROLES, LlamaModel, Role, execution_order, tensor_name
@@ -132,14 +132,8 @@ def matmul(w: np.ndarray | QuantizedQ8, x: np.ndarray, block: int = 8192) -> np.
 def quantize_activations(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(T, n) f32 -> int16 (T, n) and f32 scales (T,): model/quant.quantize_activation
     on each row, vectorized (the same f32 operations)."""
-    x = np.asarray(x, dtype=F32)
-    amax = np.abs(x).max(axis=1)
-    safe = np.where(amax == 0, F32(1), amax)
-    levels = F32(ACT_LEVELS)
-    inv = (levels / safe).astype(F32)
-    xs = np.where(amax == 0, F32(0), (safe / levels).astype(F32)).astype(F32)
-    q = np.where(amax[:, None] == 0, F32(0), round_half_away(x * inv[:, None]))
-    return np.clip(q, -ACT_LEVELS, ACT_LEVELS).astype(np.int16), xs
+    q, xs = quantize_symmetric(x, ACT_LEVELS)
+    return q.astype(np.int16), xs[:, 0]
 
 
 def embed(w: np.ndarray | QuantizedQ8, tokens: np.ndarray) -> np.ndarray:

@@ -359,17 +359,25 @@ def group_limit_problem(cols: int, group_size: int) -> str | None:
             f"the type in QUANT)")
 
 
+def quantize_symmetric(x: np.ndarray, levels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each vector along the last axis of x as integers in [-levels, levels] (held in
+    f32) with one f32 scale (shape x.shape[:-1] + (1,)): scale = amax / levels,
+    q = clamp(round_half_away(x * (levels / amax)), -levels, levels); an all-zero
+    vector gives zeros and scale 0. The rule of the activations (quantize_activation)
+    and of the q8 KV cache (model/kv_cache.py), in the f32 operations of the C."""
+    x = np.asarray(x, dtype=np.float32)
+    lv = np.float32(levels)
+    amax = np.abs(x).max(axis=-1, keepdims=True, initial=np.float32(0))
+    safe = np.where(amax == 0, np.float32(1), amax)
+    return np.clip(round_half_away(x * (lv / safe)), -levels, levels), amax / lv
+
+
 def quantize_activation(x: np.ndarray) -> tuple[np.ndarray, np.float32]:
     """Integers in [-ACT_LEVELS, ACT_LEVELS] (int16) with one f32 scale for the
     vector, rounding half away from zero, in f32 exactly as docs/FORMAT.md specifies
     (the C kernels do the same)."""
-    x = np.asarray(x, dtype=np.float32)
-    amax = np.float32(np.abs(x).max()) if x.size else np.float32(0)
-    if amax == 0:
-        return np.zeros(x.shape, dtype=np.int16), np.float32(0)
-    levels = np.float32(ACT_LEVELS)
-    q = round_half_away(x * (levels / amax))
-    return np.clip(q, -ACT_LEVELS, ACT_LEVELS).astype(np.int16), np.float32(amax / levels)
+    q, scale = quantize_symmetric(x, ACT_LEVELS)
+    return q.astype(np.int16), np.float32(scale.reshape(-1)[0])
 
 
 def matvec_q8(w: QuantizedQ8, x: np.ndarray) -> np.ndarray:

@@ -16,6 +16,14 @@
  * instructions the cost model (model/cost.py) counts. */
 #define NOINLINE __attribute__((noinline))
 
+/* Round half away from zero: f32 v + copysign(0.5, v), truncated (the f32 sum
+ * rounds first), as model/quant.py's round_half_away: the activation quantizer's
+ * and the q8 KV cache's rule. */
+static int32_t round_half_away(float v)
+{
+    return (int32_t)(v + (v < 0.0f ? -0.5f : 0.5f));
+}
+
 /* x (48,) f32 -> xq (48,) int16 values in [-4095, 4095] with one scale xs for
  * the vector (docs/FORMAT.md, model/quant.py quantize_activation): amax = max|x|;
  * xs = amax / 4095; xq = clamp(trunc(x * (4095 / amax) + copysign(0.5, x)), -4095, 4095).
@@ -38,7 +46,7 @@ float quantize_q8_48(int16_t *xq, const float *x)
     }
     inv = 4095.0f / amax;
     for (i = 0; i < 48u; i++) {
-        int32_t q = (int32_t)(x[i] * inv + (x[i] < 0.0f ? -0.5f : 0.5f));
+        int32_t q = round_half_away(x[i] * inv);
         xq[i] = (int16_t)(q > 4095 ? 4095 : q < -4095 ? -4095 : q);
     }
     return amax / 4095.0f;
@@ -66,7 +74,7 @@ float quantize_q8_80(int16_t *xq, const float *x)
     }
     inv = 4095.0f / amax;
     for (i = 0; i < 80u; i++) {
-        int32_t q = (int32_t)(x[i] * inv + (x[i] < 0.0f ? -0.5f : 0.5f));
+        int32_t q = round_half_away(x[i] * inv);
         xq[i] = (int16_t)(q > 4095 ? 4095 : q < -4095 ? -4095 : q);
     }
     return amax / 4095.0f;
