@@ -17,6 +17,7 @@ not have (BitNetForCausalLM, 1bitLLM's BitnetForCausalLM) are refused.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -206,15 +207,15 @@ def ternarize_tensor(w: np.ndarray) -> np.ndarray:
     return (np.clip(np.round(w * s), -1, 1) / s).astype(np.float32)
 
 
-def _bitnet_weight(raw: dict, scale: np.ndarray | None, fmt: BitNetFormat, where: str) -> np.ndarray:
-    """The f32 weight a BitNet projection computes with (raw: a safetensors entry)."""
-    if fmt.online:
-        return ternarize_tensor(_to_f32(raw["data"], raw["dtype"], list(raw["shape"]), where))
+def _bitnet_codes(raw: dict, where: str) -> np.ndarray:
+    """An offline BitNet projection's codes as f32 (raw: a safetensors entry)."""
     if raw["dtype"] == "U8":
-        packed = np.frombuffer(raw["data"], dtype=np.uint8).reshape(raw["shape"])
-        codes = unpack_bitnet(packed, where)
-    else:
-        codes = _to_f32(raw["data"], raw["dtype"], list(raw["shape"]), where)
+        return unpack_bitnet(np.frombuffer(raw["data"], dtype=np.uint8).reshape(raw["shape"]), where)
+    return _to_f32(raw["data"], raw["dtype"], list(raw["shape"]), where)
+
+
+def _bitnet_scaled(codes: np.ndarray, scale: np.ndarray | None, fmt: BitNetFormat, where: str) -> np.ndarray:
+    """The f32 weight an offline BitNet projection computes with."""
     if scale is None or scale.size != 1:
         raise ValueError(f"{where}: needs a one-element weight_scale beside it")
     s = np.float32(scale.reshape(-1)[0])
@@ -253,31 +254,29 @@ def _canonical_name(hf_name: str, n_layers: int) -> str | None:
     raise ValueError(f"unexpected tensor {hf_name!r} (not part of a {n_layers}-layer Llama)")
 
 
-def _read_tensors(model_dir: Path) -> list[tuple[Path, str, dict]]:
-    """(file, name, safetensors entry) of every tensor of the checkpoint."""
+def _read_tensors(model_dir: Path) -> Iterator[tuple[Path, str, dict]]:
+    """(file, name, safetensors entry) of every tensor of the checkpoint, one file
+    in memory at a time."""
     from safetensors import SafetensorError, deserialize
 
-    out = []
     for path in _weight_files(model_dir):
         try:
-            out += [(path, name, info) for name, info in deserialize(path.read_bytes())]
+            tensors = deserialize(path.read_bytes())
         except (OSError, SafetensorError) as e:
             raise ValueError(f"{path}: not a readable safetensors file ({e})") from None
-    return out
+        for name, info in tensors:
+            yield path, name, info
 
 
 def load_weights(model_dir: Path, cfg: ModelConfig, bitnet: BitNetFormat | None = None) -> dict[str, np.ndarray]:
     weights: dict[str, np.ndarray] = {}
-    tensors = _read_tensors(model_dir)
     scales: dict[str, np.ndarray] = {}      # BitNet: "<module>.weight" -> its weight_scale
-    if bitnet is not None:
-        scales = {name[:-len("_scale")]: _to_f32(info["data"], info["dtype"], list(info["shape"]),
-                                                 f"{path}: tensor {name!r}")
-                  for path, name, info in tensors if name.endswith(".weight_scale")}
-    for path, hf_name, info in tensors:
-        if bitnet is not None and hf_name.endswith(".weight_scale"):
-            continue
+    unscaled: dict[str, tuple[str, str]] = {}   # BitNet codes waiting for their scale (any shard)
+    for path, hf_name, info in _read_tensors(model_dir):
         where = f"{path}: tensor {hf_name!r}"
+        if bitnet is not None and hf_name.endswith(".weight_scale"):
+            scales[hf_name[:-len("_scale")]] = _to_f32(info["data"], info["dtype"], list(info["shape"]), where)
+            continue
         try:
             name = _canonical_name(hf_name, cfg.n_layers)
         except ValueError as e:
@@ -286,10 +285,15 @@ def load_weights(model_dir: Path, cfg: ModelConfig, bitnet: BitNetFormat | None 
             continue   # a tied lm_head some checkpoints store anyway
         if name in weights:
             raise ValueError(f"{path}: tensor {hf_name!r} appears twice in the checkpoint")
-        if bitnet is not None and bitnet.converts(hf_name):
-            weights[name] = _bitnet_weight(info, scales.get(hf_name), bitnet, where)
+        if bitnet is not None and bitnet.converts(hf_name) and bitnet.online:
+            weights[name] = ternarize_tensor(_to_f32(info["data"], info["dtype"], list(info["shape"]), where))
+        elif bitnet is not None and bitnet.converts(hf_name):
+            weights[name] = _bitnet_codes(info, where)
+            unscaled[name] = (hf_name, where)
         else:
             weights[name] = _to_f32(info["data"], info["dtype"], list(info["shape"]), where)
+    for name, (hf_name, where) in unscaled.items():
+        weights[name] = _bitnet_scaled(weights[name], scales.get(hf_name), bitnet, where)
     return weights
 
 
