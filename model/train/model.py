@@ -78,7 +78,7 @@ def fake_ternary_rows(w: torch.Tensor) -> torch.Tensor:
     return ste(w, torch.clamp(torch.round(w.detach() / scale), -1, 1) * scale)
 
 
-def fake_q8_act(x: torch.Tensor) -> torch.Tensor:
+def fake_act(x: torch.Tensor) -> torch.Tensor:
     """Per-vector integer activations in [-ACT_LEVELS, ACT_LEVELS], rounding half
     away from zero (model/quant.py quantize_activation, the C kernels' scheme)."""
     xd = x.detach()
@@ -107,7 +107,7 @@ class QLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self._owner[0].quant != "float":
-            x = fake_q8_act(x)
+            x = fake_act(x)
         return F.linear(x, self.qweight())
 
 
@@ -211,7 +211,7 @@ class TinyLlama(nn.Module):
         if self.output is not None:
             return self.output(x)
         if self.quant != "float":
-            x = fake_q8_act(x)
+            x = fake_act(x)
         return F.linear(x, emb)
 
     def loss(self, ids: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
