@@ -165,6 +165,10 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
     "ps2-stories-6m": BuiltinModel(
         "5.8M-parameter chat model trained here on SmolLM2-written stories (model/builtin, docs/TRAINING.md)",
         fetch_trained("ps2-stories-6m")),
+    "ps2-stories-10m": BuiltinModel(
+        "8.9M-parameter chat model trained here like ps2-stories-6m: dim 256, 8 layers, "
+        "hidden 1024, 8/4 heads (model/builtin, docs/TRAINING.md)",
+        fetch_trained("ps2-stories-10m")),
     "ps2-stories-6m-ternary": BuiltinModel(
         "ps2-stories-6m after ternary QAT: TQ2_0 GGUF (Q8_0 embedding); build it with "
         "QUANT=ternary,embed=q8 (docs/TRAINING.md)",
