@@ -23,6 +23,7 @@ typedef struct {
     float *rope_cos;     /* (head_dim / 2,) of the current position */
     float *rope_sin;     /* (head_dim / 2,) */
     int16_t *xq;         /* (act_max,) q8 activations */
+    float xs;            /* their scale */
     int more_tokens;     /* set by the caller: another forward pass follows this one */
     status_t status;     /* why forward() returned NULL */
     StatusDetail detail;

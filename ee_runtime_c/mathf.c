@@ -12,9 +12,9 @@
 
 #include <stdint.h>
 
-#define LOG2E 0x1.715476p+0f
-#define LN2_HI 0x1.62ep-1f          /* 12 significant bits: k * LN2_HI is exact */
-#define LN2_LO 0x1.0bfbe8p-15f
+#define LOG2E MATHF_LOG2E          /* mathf.h: exp4.h's VU0 exp uses them too */
+#define LN2_HI MATHF_LN2_HI         /* 12 significant bits: k * LN2_HI is exact */
+#define LN2_LO MATHF_LN2_LO
 #define TWO_OVER_PI 0x1.45f306p-1f
 #define PIO2_1 0x1.92p+0f           /* 11 bits each: k * PIO2_x exact for k < 2^13 */
 #define PIO2_2 0x1.fb4p-12f
@@ -36,8 +36,8 @@ float mathf_exp(float x)
         return 0.0f;
     k = round_to_int(x * LOG2E);       /* -126 <= k <= 127: 2^k is a normal float */
     r = (x - (float)k * LN2_HI) - (float)k * LN2_LO;
-    p = 1.0f + r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24
-        + r * (1.0f / 120 + r * (1.0f / 720 + r * (1.0f / 5040)))))));
+    p = 1.0f + r * (1.0f + r * (MATHF_INV2 + r * (MATHF_INV6 + r * (MATHF_INV24
+        + r * (MATHF_INV120 + r * (MATHF_INV720 + r * MATHF_INV5040))))));
     two_k.u = (uint32_t)(k + 127) << 23;
     return p * two_k.f;
 }

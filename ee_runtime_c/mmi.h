@@ -36,17 +36,33 @@
         "prot3w $9, $8\n\t" \
         "addu   %[acc], $8, $9\n\t"
 
-/* sum of w[i] * x[i] over i < 16 * n (n >= 1) in int32, 16 columns a trip:
- * w (int8) and x (int16) 16-byte aligned. lq loads 128 bits; pextlb/pextub
+/* One block of q8_dot_mmi: 16 int8 weights at W+WO against 16 int16 activations at
+ * X+XO, into HI/LO; A-D are four caller-saved GPRs. lq loads 128 bits; pextlb/pextub
  * interleave the low/high 8 weight bytes with themselves (halfword i = b_i:b_i),
- * psrah 8 leaves b_i sign-extended; pmaddh multiplies 8 halfword pairs and adds
- * the products into 8 int32 lanes of HI and LO (zeroed by pmthi/pmtlo), which
- * pmfhi/pmflo + paddw/pcpyud/prot3w sum at the end. Every product and partial sum
- * is exact in int32, so the result equals the C loop's whatever the lane order:
- * |w| <= 127, |x| <= 4095 (ACT_LEVELS) and a group has at most 4096 (MAX_GROUP)
- * columns (model/quant.py, docs/FORMAT.md), so |sum| <= 4096 * 127 * 4095 < 2^31.
- * Only caller-saved $8-$11 hold 128-bit values: the o32 callee saves only 32 bits. */
-static inline int32_t q8_dot_mmi(const int8_t *w, const int16_t *x, uint32_t n)
+ * psrah 8 leaves b_i sign-extended; pmaddh multiplies 8 halfword pairs and adds the
+ * products into 8 int32 lanes of HI and LO. */
+#define PS2LLM_Q8_BLOCK(WO, XO, A, B, C, D) \
+        "lq     " A ", " #WO "(%[w])\n\t" \
+        "lq     " B ", " #XO "(%[x])\n\t" \
+        "lq     " C ", 16+" #XO "(%[x])\n\t" \
+        "pextlb " D ", " A ", " A "\n\t" \
+        "pextub " A ", " A ", " A "\n\t" \
+        "psrah  " D ", " D ", 8\n\t" \
+        "psrah  " A ", " A ", 8\n\t" \
+        "pmaddh $0, " D ", " B "\n\t" \
+        "pmaddh $0, " A ", " C "\n\t"
+
+/* sum of w[i] * x[i] over i < 16 * n (n >= 1, a constant where it is inlined) in
+ * int32: w (int8) and x (int16) 16-byte aligned. A lone block of 16 columns when n is
+ * odd, then a loop of two blocks a trip (the second in other registers, so the two
+ * can overlap); the assembler's .if drops what n does not need. HI and LO (zeroed
+ * by pmthi/pmtlo) hold 8 int32 lanes, which pmfhi/pmflo + paddw/pcpyud/prot3w sum
+ * at the end. Every product and partial sum is exact in int32, so the result equals
+ * the C loop's whatever the lane order: |w| <= 127, |x| <= 4095 (ACT_LEVELS) and a
+ * group has at most 4096 (MAX_GROUP) columns (model/quant.py, docs/FORMAT.md), so
+ * |sum| <= 4096 * 127 * 4095 < 2^31. Only caller-saved $8-$15 hold 128-bit values:
+ * the o32 callee saves only 32 bits. */
+PS2LLM_MMI_INLINE int32_t q8_dot_mmi(const int8_t *w, const int16_t *x, uint32_t n)
 {
     int32_t acc;
     const int8_t *end = w + 16u * n;
@@ -54,25 +70,25 @@ static inline int32_t q8_dot_mmi(const int8_t *w, const int16_t *x, uint32_t n)
         ".set push\n\t"
         ".set noreorder\n\t"
         "pmthi  $0\n\t"
-        "pmtlo  $0\n"
-        "1:\n\t"
-        "lq     $8, 0(%[w])\n\t"
-        "lq     $9, 0(%[x])\n\t"
-        "lq     $10, 16(%[x])\n\t"
-        "pextlb $11, $8, $8\n\t"
-        "pextub $8, $8, $8\n\t"
-        "psrah  $11, $11, 8\n\t"
-        "psrah  $8, $8, 8\n\t"
+        "pmtlo  $0\n\t"
+        ".if %[odd]\n\t"
+        PS2LLM_Q8_BLOCK(0, 0, "$8", "$9", "$10", "$11")
         "addiu  %[w], %[w], 16\n\t"
-        "pmaddh $0, $11, $9\n\t"
-        "pmaddh $0, $8, $10\n\t"
-        "bne    %[w], %[end], 1b\n\t"
         "addiu  %[x], %[x], 32\n\t"
+        ".endif\n\t"
+        ".if %[pairs]\n"
+        "1:\n\t"
+        PS2LLM_Q8_BLOCK(0, 0, "$8", "$9", "$10", "$11")
+        PS2LLM_Q8_BLOCK(16, 32, "$12", "$13", "$14", "$15")
+        "addiu  %[w], %[w], 32\n\t"
+        "bne    %[w], %[end], 1b\n\t"
+        "addiu  %[x], %[x], 64\n\t"
+        ".endif\n\t"
         PS2LLM_MMI_SUM_HILO
         ".set pop"
         : [acc] "=r"(acc), [w] "+r"(w), [x] "+r"(x)
-        : [end] "r"(end)
-        : "$8", "$9", "$10", "$11", "hi", "lo", "memory");
+        : [end] "r"(end), [odd] "i"(n & 1u), [pairs] "i"(n / 2u)
+        : "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15", "hi", "lo", "memory");
     return acc;
 }
 

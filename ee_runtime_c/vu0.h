@@ -10,9 +10,11 @@
  * VF0 always reads (0, 0, 0, 1). Sources: PCSX2 pcsx2/VU0.cpp (LQC2, SQC2, QMFC2,
  * QMTC2), pcsx2/VUops.cpp (_vuMADDA, _vuADDy, _vuMULx, ...); Play! Source/ee/COP_VU.cpp
  * and VUShared.cpp; the VU User's Manual (macro instructions) and EE Core Instruction
- * Set Manual (COP2). GCC knows neither VF registers nor ACC: each asm block below
- * sets every VF register and ACC it reads, and nothing else in the runtime uses VU0,
- * so there is nothing to declare clobbered. */
+ * Set Manual (COP2). GCC knows neither VF registers nor ACC and never touches them,
+ * so there is nothing to declare clobbered; an asm block reads only VF registers
+ * (and ACC) that it sets itself or that an earlier asm block of the same function
+ * set with no call in between (attention.c's kernels hold the query heads and the
+ * outputs in VF registers across their asm blocks: a kernel calls nothing). */
 #ifndef PS2LLM_VU0_H
 #define PS2LLM_VU0_H
 
@@ -23,9 +25,11 @@
 #define PS2LLM_VU0 PS2LLM_MMI
 #if PS2LLM_VU0
 
-/* The loops take 8 floats a trip (two quadwords: a trip of one would be 6
- * instructions, which the R5900 short-loop erratum concerns, binutils -mfix-r5900),
- * from 16-byte aligned addresses (lqc2/sqc2 move aligned quadwords). */
+/* Every VU0 kernel reads its vectors from 16-byte aligned addresses (lqc2/sqc2 move
+ * aligned quadwords) by octets of 8 floats. vu0_dot and vu0_axpy below stream both
+ * vectors from memory, 8 floats a trip (a trip of one quadword would be 6
+ * instructions, which the R5900 short-loop erratum concerns, binutils -mfix-r5900):
+ * attention.c uses them for heads wider than its register-held kernels reach. */
 static inline int vu0_fits(const void *a, const void *b, uint32_t n)
 {
     return n > 0 && n % 8u == 0 && (((uintptr_t)a | (uintptr_t)b) & 15u) == 0;
@@ -97,6 +101,116 @@ static inline void vu0_axpy(float *o, float a, const float *v, uint32_t n)
         : [a] "r"(bits.u), [end] "r"(end)
         : "memory");
 }
+/* ---- the register-held loops (attention.c's att_scores_vu0_* / att_values_vu0_*) ----
+ *
+ * A head is handled by octets: octet p is floats 8p .. 8p+7, two quadwords (offsets
+ * p*32 and p*32+16). The register map, fixed for every head_dim:
+ *   first head (query or output) of a kernel: octet p in vf(1+2p), vf(2+2p), p < 8
+ *   second head of a pair:                    octet p in vf(9+2p), vf(10+2p), p < 4
+ *   scores of a pair: the key, octet p in     vf(17+2p), vf(18+2p), p < 4
+ *   scores of one head: the key streamed through vf17, vf18
+ *   values: the value streamed through vf17, vf18; products in vf19, vf20 (first
+ *           head of a pair), vf17, vf18 (the other head)
+ *   scores: a dot product's 4 lanes in vf25 (first head), vf26 (second); the 4
+ *           positions of a trip, one lane each, in vf27, vf28; the scale in
+ *           vf29 lane x; 1.0 in vf30 (all lanes)
+ *   values: the weights of the first head in vf29, of the second in vf30 (4
+ *           positions: lanes x, y, z, w; one position: lane x)
+ * so one head holds up to 64 floats (16 registers), a pair up to 32 each. */
+#define VU0_A_0 "$vf1"
+#define VU0_A_1 "$vf3"
+#define VU0_A_2 "$vf5"
+#define VU0_A_3 "$vf7"
+#define VU0_A_4 "$vf9"
+#define VU0_A_5 "$vf11"
+#define VU0_A_6 "$vf13"
+#define VU0_A_7 "$vf15"
+#define VU0_B_0 "$vf2"
+#define VU0_B_1 "$vf4"
+#define VU0_B_2 "$vf6"
+#define VU0_B_3 "$vf8"
+#define VU0_B_4 "$vf10"
+#define VU0_B_5 "$vf12"
+#define VU0_B_6 "$vf14"
+#define VU0_B_7 "$vf16"
+#define VU0_C_0 "$vf9"
+#define VU0_C_1 "$vf11"
+#define VU0_C_2 "$vf13"
+#define VU0_C_3 "$vf15"
+#define VU0_D_0 "$vf10"
+#define VU0_D_1 "$vf12"
+#define VU0_D_2 "$vf14"
+#define VU0_D_3 "$vf16"
+#define VU0_KA_0 "$vf17"
+#define VU0_KA_1 "$vf19"
+#define VU0_KA_2 "$vf21"
+#define VU0_KA_3 "$vf23"
+#define VU0_KB_0 "$vf18"
+#define VU0_KB_1 "$vf20"
+#define VU0_KB_2 "$vf22"
+#define VU0_KB_3 "$vf24"
+
+/* VU0_REP(n, F, x): F(0, x) F(1, x) ... F(n-1, x), n a literal 0..8 */
+#define VU0_REP(n, F, x) VU0_REP_(n, F, x)
+#define VU0_REP_(n, F, x) VU0_REP##n(F, x)
+#define VU0_REP0(F, x)
+#define VU0_REP1(F, x) F(0, x)
+#define VU0_REP2(F, x) VU0_REP1(F, x) F(1, x)
+#define VU0_REP3(F, x) VU0_REP2(F, x) F(2, x)
+#define VU0_REP4(F, x) VU0_REP3(F, x) F(3, x)
+#define VU0_REP5(F, x) VU0_REP4(F, x) F(4, x)
+#define VU0_REP6(F, x) VU0_REP5(F, x) F(5, x)
+#define VU0_REP7(F, x) VU0_REP6(F, x) F(6, x)
+#define VU0_REP8(F, x) VU0_REP7(F, x) F(7, x)
+
+/* octet p of a head at base into two registers; and back */
+#define VU0_LQ(ra, rb, p, base) \
+    "lqc2 " ra ", " #p "*32(%[" base "])\n\t" "lqc2 " rb ", " #p "*32+16(%[" base "])\n\t"
+#define VU0_SQ(ra, rb, p, base) \
+    "sqc2 " ra ", " #p "*32(%[" base "])\n\t" "sqc2 " rb ", " #p "*32+16(%[" base "])\n\t"
+#define VU0_LQ_H0(p, base) VU0_LQ(VU0_A_##p, VU0_B_##p, p, base)
+#define VU0_LQ_H1(p, base) VU0_LQ(VU0_C_##p, VU0_D_##p, p, base)
+#define VU0_SQ_H0(p, base) VU0_SQ(VU0_A_##p, VU0_B_##p, p, base)
+#define VU0_SQ_H1(p, base) VU0_SQ(VU0_C_##p, VU0_D_##p, p, base)
+
+/* Scores. A dot product as vu0_dot's: ACC = +0, ACC.j += q.j * k.j over the
+ * quadwords in order, the last product added by vmadd into vf25 (vf26) instead of
+ * ACC: fd = ACC + fs * ft, the same two roundings as vmadda. */
+#define VU0_ACC0 "vsuba.xyzw $ACC, $vf0, $vf0\n\t"
+#define VU0_MADDA(q, k) "vmadda.xyzw $ACC, " q ", " k "\n\t"
+#define VU0_LQ_K(p, _) VU0_LQ(VU0_KA_##p, VU0_KB_##p, p, "k")
+#define VU0_DOT_H0(p, _) VU0_MADDA(VU0_A_##p, VU0_KA_##p) VU0_MADDA(VU0_B_##p, VU0_KB_##p)
+#define VU0_DOT_H1(p, _) VU0_MADDA(VU0_C_##p, VU0_KA_##p) VU0_MADDA(VU0_D_##p, VU0_KB_##p)
+#define VU0_DOT_H0_LAST(p) VU0_MADDA(VU0_A_##p, VU0_KA_##p) "vmadd.xyzw $vf25, " VU0_B_##p ", " VU0_KB_##p "\n\t"
+#define VU0_DOT_H1_LAST(p) VU0_MADDA(VU0_C_##p, VU0_KA_##p) "vmadd.xyzw $vf26, " VU0_D_##p ", " VU0_KB_##p "\n\t"
+/* one head, the key streamed */
+#define VU0_DOT1(p, _) VU0_LQ("$vf17", "$vf18", p, "k") VU0_MADDA(VU0_A_##p, "$vf17") VU0_MADDA(VU0_B_##p, "$vf18")
+#define VU0_DOT1_LAST(p) \
+    VU0_LQ("$vf17", "$vf18", p, "k") VU0_MADDA(VU0_A_##p, "$vf17") "vmadd.xyzw $vf25, " VU0_B_##p ", $vf18\n\t"
+
+/* The lanes of a dot product d into lane L of s as ((x + y) + z) + w: lanes x and y
+ * start from d's own lane (d.y + d.x is x + y: IEEE addition commutes); lanes z and w
+ * first copy d.x by a product with 1.0 (exact, -0 kept): vf30 = 1, vf0.w = 1. */
+#define VU0_SUM_x(s, d) \
+    "vaddy.x " s ", " d ", " d "y\n\t" "vaddz.x " s ", " s ", " d "z\n\t" "vaddw.x " s ", " s ", " d "w\n\t"
+#define VU0_SUM_y(s, d) \
+    "vaddx.y " s ", " d ", " d "x\n\t" "vaddz.y " s ", " s ", " d "z\n\t" "vaddw.y " s ", " s ", " d "w\n\t"
+#define VU0_SUM_z(s, d) "vmulx.z " s ", $vf30, " d "x\n\t" \
+    "vaddy.z " s ", " s ", " d "y\n\t" "vaddz.z " s ", " s ", " d "z\n\t" "vaddw.z " s ", " s ", " d "w\n\t"
+#define VU0_SUM_w(s, d) "vmulx.w " s ", $vf0, " d "x\n\t" \
+    "vaddy.w " s ", " s ", " d "y\n\t" "vaddz.w " s ", " s ", " d "z\n\t" "vaddw.w " s ", " s ", " d "w\n\t"
+#define VU0_SUM(L, s, d) VU0_SUM_##L(s, d)
+
+/* Values: o += a * v, the product rounded, then the sum (vu0_axpy's operations),
+ * a = lane L of vf29 (first head), vf30 (second head). */
+#define VU0_AXPY2(p, L) VU0_LQ("$vf17", "$vf18", p, "v") \
+    "vmul" #L ".xyzw $vf19, $vf17, $vf29" #L "\n\t" "vmul" #L ".xyzw $vf20, $vf18, $vf29" #L "\n\t" \
+    "vmul" #L ".xyzw $vf17, $vf17, $vf30" #L "\n\t" "vmul" #L ".xyzw $vf18, $vf18, $vf30" #L "\n\t" \
+    "vadd.xyzw " VU0_A_##p ", " VU0_A_##p ", $vf19\n\t" "vadd.xyzw " VU0_B_##p ", " VU0_B_##p ", $vf20\n\t" \
+    "vadd.xyzw " VU0_C_##p ", " VU0_C_##p ", $vf17\n\t" "vadd.xyzw " VU0_D_##p ", " VU0_D_##p ", $vf18\n\t"
+#define VU0_AXPY1(p, L) VU0_LQ("$vf17", "$vf18", p, "v") \
+    "vmul" #L ".xyzw $vf17, $vf17, $vf29" #L "\n\t" "vmul" #L ".xyzw $vf18, $vf18, $vf29" #L "\n\t" \
+    "vadd.xyzw " VU0_A_##p ", " VU0_A_##p ", $vf17\n\t" "vadd.xyzw " VU0_B_##p ", " VU0_B_##p ", $vf18\n\t"
 #endif
 
 #endif

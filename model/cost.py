@@ -35,11 +35,24 @@ CPI = 1.5
 CPI_RANGE = (1.0, 2.0)
 MISS_CYCLES = 40               # D-cache miss to RDRAM, ps2tek COP0Caches / REFERENCE §9
 LINE = 64                      # D-cache line
+# Scratchpad staging (ee_runtime_c/staging.c, sdk/ps2/scratch_ps2.c): the DMAC moves
+# a quadword per bus cycle at half the EE clock (PCSX2 developer blog "PS2's
+# programmable DMA": 147 MHz x 16 bytes; REFERENCE §9), i.e. 8 bytes per EE cycle at
+# its peak. The kernels spend over a cycle per weight byte, so the fills hide behind
+# them even at a fraction of that peak; only each call's first chunk waits.
+SCRATCH_HALF = 8192            # bytes a chunk at most: half of hal.h's HAL_SCRATCH_BYTES
+DMA_BYTES_PER_CYCLE = 8.0
+DCACHE_SETS = 64               # ee_dcache_writeback_all's trips (sdk/kernel/kernel.c)
 CALL_COST_SMALL = 20           # memcpy/memset of a few bytes (the fast path of sdk/libc)
 ATT_INSN_PER_MAC = 7           # attention without an ELF: f32 multiply-adds (lwc1 x2,
                                # mul.s, add.s, pointer increments, branch): estimate
-ATT_LOOP_INSN = 12             # forward.c's loop over positions around each attention.c call
-                               # (arguments, two jal, branch): estimate
+ATT_CALL_INSN = 12             # forward.c: arguments and call of att_scores or att_values, once
+                               # per kv head and layer (estimate)
+ATT_LOOP_INSN = 12             # f16/q8 KV: forward.c's loop around each position's kv_head_*
+                               # conversion into the block (arguments, jal, branch): estimate
+ATT_BLOCK = 16                 # ee_runtime_c/attention.h ATT_BLOCK: positions a block
+ATT_PAIR_MAX = 32              # attention.c: head_dim of its widest pair kernel,
+ATT_ONE_MAX = 64               # of its widest one-head kernel (wider: att_*_vu0_stream)
 RESIDUAL_INSN = 6              # x[i] += y[i]: lwc1 x2, add.s, swc1, addiu, branch
 SAMPLER_INSN_PER_TOKEN = 6     # greedy argmax over the vocab (sampler.c): estimate
 
@@ -246,20 +259,89 @@ def twin_counts(funcs: dict[str, Function]) -> list[tuple[str, float, float]]:
     return out
 
 
+def attention_calls(head_dim: int, n_q: int, n_pos: int) -> tuple[list[tuple[str, int, int]], int]:
+    """The kernel calls one att_scores (or att_values) call makes over n_pos positions
+    of a kv head on the EE (attention.c's att_run), head_dim a multiple of 8 up to
+    ATT_ONE_MAX: (kernel suffix "<g>x<head_dim>", trips of 4 positions, single
+    positions) each, and the blocks of positions they come in; the score rows 16-byte
+    aligned, as forward.c's are when the context is a multiple of 4."""
+    pairs = n_q // 2 if head_dim <= ATT_PAIR_MAX else 0
+    ones = n_q - 2 * pairs
+    block = ATT_BLOCK if pairs + ones > 1 else max(1, n_pos)
+    calls = []
+    starts = range(0, n_pos, block)
+    for t in starts:
+        m = min(block, n_pos - t)
+        calls += [(f"2x{head_dim}", m // 4, m % 4)] * pairs + [(f"1x{head_dim}", m // 4, m % 4)] * ones
+    return calls, len(starts)
+
+
+def _att_kernel(f: Function, n4: int, rem: int) -> float:
+    """One call of an att_*_vu0_<g>x<d> kernel: its code outside loops once, its loop
+    over trips of 4 positions (the longer one) n4 times, its loop over single
+    positions rem times. The outside code includes the setup of a loop that does not
+    run (a few instructions: an upper bound)."""
+    if len(f.loops) != 2 or any(l.children for l in f.loops):
+        raise ValueError(f"{f.name}: expected two loops, found {len(f.loops)}")
+    single, trip4 = sorted(f.loops, key=lambda l: l.body)
+    return f.static - trip4.body - single.body + n4 * trip4.body + rem * single.body
+
+
+def _att_wrapper(funcs: dict[str, Function], name: str, calls: int, blocks: int) -> float:
+    """att_scores / att_values around the kernels: their instructions once (fallback
+    paths included, an upper bound: they have no loops), and where one kernel does not
+    hold every head (more than one call a block) att_groups': its code outside loops
+    once, its block loop's own body once a block, the longer of its call loops'
+    bodies once a kernel call."""
+    total = funcs[name].static
+    if calls <= blocks:
+        return total
+    run = funcs["att_groups"]
+    outer = [l for l in run.loops if l.children]
+    if len(outer) != 1:
+        raise ValueError(f"att_groups: expected one loop over blocks, found {len(outer)}")
+    inner = max(c.body for c in outer[0].children)
+    return total + run.static - outer[0].body + blocks * outer[0].exclusive() + calls * inner
+
+
+def attention_call_counts(funcs: dict[str, Function], head_dim: int, n_q: int, n_pos: int,
+                          variant: str = "vu0") -> tuple[float, float] | None:
+    """Instructions of one att_scores and one att_values call over n_pos positions of
+    one kv head (ee_runtime_c/attention.c): the VU0 kernels ("vu0": the register-held
+    loops up to head_dim 64, att_*_vu0_stream beyond; the C twins where head_dim is
+    not a multiple of 8) or the C twins ("c"). None when the ELF lacks them."""
+    twins = ("att_scores_c", "att_values_c")
+    if variant == "c" or head_dim % 8:
+        if not all(n in funcs for n in twins):
+            return None
+        # positions > query heads > the dot product (or the axpy), 2 floats loaded an element
+        return tuple(loop_count(funcs, n, n_pos * n_q * head_dim, n_pos, 2, n_pos * n_q).per_call
+                     for n in twins)
+    if head_dim > ATT_ONE_MAX:
+        names = ("att_scores_vu0_stream", "att_values_vu0_stream")
+        if not all(n in funcs for n in names + ("att_scores", "att_values")):
+            return None
+        return tuple(funcs[w].static + loop_count(funcs, n, n_pos * n_q * head_dim, n_pos, 2, n_pos * n_q).per_call
+                     for w, n in zip(("att_scores", "att_values"), names))
+    calls, blocks = attention_calls(head_dim, n_q, n_pos)
+    out = []
+    for kind in ("scores", "values"):
+        kernels = {g: funcs.get(f"att_{kind}_vu0_{g}") for g, _, _ in calls}
+        if f"att_{kind}" not in funcs or None in kernels.values() or \
+                (len(calls) > blocks and "att_groups" not in funcs):
+            return None
+        out.append(_att_wrapper(funcs, f"att_{kind}", len(calls), blocks)
+                   + sum(_att_kernel(kernels[g], n4, rem) for g, n4, rem in calls))
+    return out[0], out[1]
+
+
 def attention_counts(funcs: dict[str, Function], head_dim: int, n_q: int,
-                     variant: str = "vu0") -> tuple[float, float] | None:
-    """Instructions of one att_scores and one att_values call (ee_runtime_c/attention.c:
-    one cached key or value against the n_q query heads of its kv head): the VU0
-    variants ("vu0", whose loops run when head_dim is a multiple of 8) or their C twins
-    ("c"). Innermost loops take their floats per trip from their loads (two per
-    element; an lqc2 is four floats); None when the ELF has no such kernels."""
-    names = ("att_scores", "att_values") if variant == "vu0" else ("att_scores_c", "att_values_c")
-    if variant == "vu0" and head_dim % 8:
-        names = ("att_scores_c", "att_values_c")             # the variants fall back to C
-    if not all(n in funcs for n in names):
-        return None
-    scores, values = (loop_count(funcs, n, n_q * head_dim, n_q, 2).per_call for n in names)
-    return scores, values
+                     variant: str = "vu0", n_pos: int = 256) -> tuple[float, float] | None:
+    """Instructions of att_scores and of att_values per position and kv head
+    (attention_call_counts over n_pos positions, divided by n_pos): the VU0 kernels
+    ("vu0") or their C twins ("c"); None when the ELF has no such kernels."""
+    counts = attention_call_counts(funcs, head_dim, n_q, n_pos, variant)
+    return None if counts is None else (counts[0] / n_pos, counts[1] / n_pos)
 
 
 def kernel_symbols(header: str | Path) -> list[str]:
@@ -276,9 +358,13 @@ class Stage:
     tensor: str | None         # the weight tensor it reads, if any
     instructions: float
     memory_bytes: float        # weights + KV read from RAM (each line misses the D-cache)
+    staged_bytes: float = 0.0  # weights DMA'd into the scratchpad while the kernel runs
+    first_chunk: float = 0.0   # bytes of the first chunk, whose fill nothing hides
 
     def seconds(self, cpi: float = CPI) -> float:
-        return (self.instructions * cpi + self.memory_bytes / LINE * MISS_CYCLES) / EE_HZ
+        compute = max(self.instructions * cpi, self.staged_bytes / DMA_BYTES_PER_CYCLE)
+        return (compute + self.first_chunk / DMA_BYTES_PER_CYCLE
+                + self.memory_bytes / LINE * MISS_CYCLES) / EE_HZ
 
 
 class ComputeModel:
@@ -314,27 +400,85 @@ class ComputeModel:
         self.methods[sym] = kc.method
         return kc.per_call
 
-    def matvec(self, quant: str, rows: int, cols: int) -> float:
-        # every integer-activation type (q8, q4, q4m, ternary) quantizes x first
-        q = self._count(rf"quantize_q8_{cols}", cols, fallback=12 * cols) if quant not in ("f32", "f16") else 0
+    def matvec(self, quant: str, rows: int, cols: int, quantized: bool = False) -> float:
+        # every integer-activation type (q8, q4, q4m, ternary) quantizes x first, unless
+        # the matrix before it quantized the same x (forward.c's project)
+        quantizer = rf"quantize_q8_{cols}"                # VU0 on the EE, its C twin _c
+        if self.kernels == "c" and self.funcs and self._find(quantizer + "_c"):
+            quantizer += "_c"
+        q = self._count(quantizer, cols, loads=1, fallback=12 * cols) \
+            if quant not in ("f32", "f16") and not quantized else 0
         pattern = rf"matvec_{quant}_{rows}x{cols}(_g\d+)?(_rows)?"
         twin = rf"matvec_{quant}_{rows}x{cols}(_g\d+)?_rows_c"    # the C twin of an MMI kernel
         if self.kernels == "c" and self.funcs and self._find(twin):
             pattern = twin
         return q + self._count(pattern, rows * cols, rows, loads=2, fallback=7 * rows * cols, per_outer=_groups)
 
-    def attention_loops(self, n: int) -> float:
+    def staging(self, stride: int, items: int, callback: str = "rows_chunk") -> tuple[float, float] | None:
+        """(instructions, first chunk's bytes) of staging `items` items of `stride`
+        bytes through the scratchpad (staging.c's stage, calling `callback` on each
+        chunk), or None where the ELF does not stage or the items are read in place
+        (as staging.c decides)."""
+        if "stage" not in self.funcs or stride > SCRATCH_HALF or stride % 16:
+            return None
+        chunk = SCRATCH_HALF // stride
+        chunks = math.ceil(items / chunk)
+        ins = loop_count(self.funcs, "stage", chunks).per_call      # the chunk loop, fills, waits
+        if callback in self.funcs:
+            ins += chunks * self.funcs[callback].static
+        for sym, trips in (("hal_scratch_sync", 0), ("ee_dcache_writeback_all", DCACHE_SETS)):
+            if sym in self.funcs:
+                ins += loop_count(self.funcs, sym, trips).per_call
+        self.methods["stage (staging.c)"] = "loops"
+        return ins, min(items, chunk) * stride
+
+    def kv_staging(self, n: int, kv_quant: str) -> tuple[float, float] | None:
+        """(instructions, first chunk's bytes) of staging n positions of one layer's
+        f32 keys, and again its values, through the scratchpad (forward.c's attention:
+        scores_chunk, values_chunk); None where the ELF does not (f16, q8)."""
+        if kv_quant != "f32":
+            return None
+        keys = self.staging(4 * self.cfg.kv_dim, n, "scores_chunk")
+        values = self.staging(4 * self.cfg.kv_dim, n, "values_chunk")
+        return None if keys is None or values is None else (keys[0] + values[0], keys[1] + values[1])
+
+    def attention_loops(self, n: int, kv_quant: str = "f32") -> float:
         """attention.c's scores and weighted values over n positions of every kv head
-        (VU0, or the C twins with kernels="c"), counted from the ELF when it has them."""
+        (VU0, or the C twins with kernels="c"), counted from the ELF when it has them,
+        with forward.c around them: an f32 cache goes through the scratchpad by chunks
+        of positions, one att_scores and one att_values call a kv head a chunk (read
+        in place, one call a kv head, without staging); f16 and q8 are converted to f32
+        (kv_head_*) by blocks of ATT_BLOCK positions, a call a block."""
         cfg = self.cfg
         n_q = cfg.n_heads // cfg.n_kv_heads
-        counts = attention_counts(self.funcs, cfg.head_dim, n_q,
-                                  "c" if self.kernels == "c" else "vu0") if self.funcs else None
-        if counts is None:
+        variant = "c" if self.kernels == "c" else "vu0"
+        if kv_quant != "f32":
+            size = ATT_BLOCK
+        elif "stage" in self.funcs and self.kv_staging(n, kv_quant) is not None:
+            size = SCRATCH_HALF // (4 * cfg.kv_dim)
+        else:
+            size = n
+        blocks = [min(size, n - t) for t in range(0, n, size)]
+        counts = [attention_call_counts(self.funcs, cfg.head_dim, n_q, m, variant) for m in blocks] \
+            if self.funcs else [None]
+        kv_head = self._count(r"kv_head_\w+", cfg.head_dim, fallback=4 * cfg.head_dim)
+        # f32: forward.c asks kv_head_f32 for position 0 of the keys and of the values
+        # (counted for every kv head: an overestimate of a few instructions);
+        # f16/q8: every position converted, in forward.c's loop
+        reads = 2 * kv_head if kv_quant == "f32" else 2 * n * (kv_head + ATT_LOOP_INSN)
+        if None in counts:
             self.methods.setdefault("attention (attention.c)", "formula")
-            return ATT_INSN_PER_MAC * 2 * cfg.n_heads * n * cfg.head_dim
+            return ATT_INSN_PER_MAC * 2 * cfg.n_heads * n * cfg.head_dim + cfg.n_kv_heads * reads
         self.methods["attention (attention.c)"] = "loops"
-        return n * cfg.n_kv_heads * (sum(counts) + 2 * ATT_LOOP_INSN)
+        return cfg.n_kv_heads * (reads + sum(sum(c) + 2 * ATT_CALL_INSN for c in counts))
+
+    def _matvec_stage(self, name: str, tensor: str, ins: float, tp) -> Stage:
+        """A matrix's stage: its weights staged through the scratchpad where the ELF
+        does (read at the DMA's pace, in parallel), else missing the D-cache."""
+        staged = self.staging(tp.row_stride, tp.rows)
+        if staged is None:
+            return Stage(name, tensor, ins, tp.bytes)
+        return Stage(name, tensor, ins + staged[0], 0.0, tp.bytes, staged[1])
 
     def stages(self, plan: Plan, position: int) -> list[Stage]:
         """Every stage of one token at `position` (0-based), in execution order."""
@@ -362,31 +506,39 @@ class ComputeModel:
                               for h in (cfg.n_heads, cfg.n_kv_heads))
                     out.append(Stage(name, None, ins, 0))
                 elif role == "attention":
-                    ins = self.attention_loops(n) + cfg.n_heads * self._count(
-                        r"softmax", n, fallback=60 * n)
-                    # this position's keys and values into the cache, then every cached
-                    # kv head vector read back once (f16/q8: converted to f32)
+                    # (attention_loops: the cached kv head vectors read back too,
+                    # f16/q8 converted to f32)
+                    # softmax: exp4.h's VU0 loop (8 scores a trip: two lqc2, one load a
+                    # score like its scalar max and division loops), or its C twin
+                    soft = "softmax_c" if self.kernels == "c" and "softmax_c" in self.funcs else "softmax"
+                    ins = self.attention_loops(n, plan.kv_quant) + cfg.n_heads * self._count(
+                        soft, n, loads=1, fallback=60 * n)
+                    # this position's keys and values into the cache
                     ins += 2 * self._count(r"kv_store_\w+", cfg.kv_dim, cfg.n_kv_heads,
                                            fallback=4 * cfg.kv_dim)
-                    ins += 2 * n * cfg.n_kv_heads * self._count(r"kv_head_\w+", cfg.head_dim,
-                                                                fallback=4 * cfg.head_dim)
-                    out.append(Stage(name, None, ins, 2 * n * cfg.kv_dim * kv_elem))
+                    kv_bytes = 2 * n * cfg.kv_dim * kv_elem
+                    staged = self.kv_staging(n, plan.kv_quant)
+                    out.append(Stage(name, None, ins, kv_bytes) if staged is None else
+                               Stage(name, None, ins + staged[0], 0.0, kv_bytes, staged[1]))
                 elif role == "silu":
-                    ins = self._count(rf"silu_mul_{cfg.hidden_dim}", cfg.hidden_dim,
-                                      fallback=60 * cfg.hidden_dim)
+                    # VU0 (exp4.h: 8 elements a trip, 4 lqc2) or the C twin: 2 loads an element
+                    silu = f"silu_mul_{cfg.hidden_dim}"
+                    silu += "_c" if self.kernels == "c" and silu + "_c" in self.funcs else ""
+                    ins = self._count(silu, cfg.hidden_dim, loads=2, fallback=60 * cfg.hidden_dim)
                     out.append(Stage(name, None, ins, 0))
                 else:
                     tp = t[name]
-                    ins = self.matvec(tp.quant, tp.rows, tp.cols)
+                    after = {"wk": "wq", "wv": "wk", "w3": "w1"}.get(role)   # same input x
+                    shared = after is not None and not {"f32", "f16"} & {tp.quant, t[p + after].quant}
+                    ins = self.matvec(tp.quant, tp.rows, tp.cols, shared)
                     if role in ("wo", "w2"):
                         ins += RESIDUAL_INSN * cfg.dim
-                    out.append(Stage(name, name, ins, tp.bytes))
+                    out.append(self._matvec_stage(name, name, ins, tp))
         out.append(Stage("norm", "norm", self._count(rf"rmsnorm_{cfg.dim}", cfg.dim,
                                                      fallback=10 * cfg.dim), 4 * cfg.dim))
         wname = "tok_embeddings" if cfg.tie_embeddings else "output"
         tp = t[wname]
-        out.append(Stage("output", wname, self.matvec(tp.quant, cfg.vocab_size, cfg.dim),
-                         tp.bytes))
+        out.append(self._matvec_stage("output", wname, self.matvec(tp.quant, cfg.vocab_size, cfg.dim), tp))
         self.methods.setdefault("sampler (sampler.c)", "formula")
         out.append(Stage("sampler", None, SAMPLER_INSN_PER_TOKEN * cfg.vocab_size,
                          4 * cfg.vocab_size))

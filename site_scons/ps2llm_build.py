@@ -29,6 +29,7 @@ RUNTIME_SOURCES = [
     "ee_runtime_c/prompts.c",
     "ee_runtime_c/psnt.c",
     "ee_runtime_c/sampler.c",
+    "ee_runtime_c/staging.c",
     "ee_runtime_c/status.c",
     "ee_runtime_c/stream.c",
     "ee_runtime_c/tokenizer.c",
@@ -38,7 +39,7 @@ RUNTIME_SOURCES = [
 MODEL_GENERATED = ["kernels.gen.c", "plan.gen.c"]
 SHARED_GENERATED = ["unicode_tables.gen.c"]
 INCLUDE_DIRS = ["ee_runtime_c", "sdk/include", "sdk"]
-HOST_PORT_SOURCES = ["sdk/host/hal_host.c", "sdk/sim/drive_sim.c"]
+HOST_PORT_SOURCES = ["sdk/host/hal_host.c", "sdk/sim/drive_sim.c", "sdk/sim/scratch_sim.c"]
 
 # Every port: C99, float expressions rounded as written (no FMA contraction, so
 # kernels give the same bits everywhere), sqrt as an instruction.

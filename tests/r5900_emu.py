@@ -6,7 +6,8 @@ the 128-bit registers and the 128-bit HI/LO that the MMI instructions use.
 How: every R5900-only word of the function is replaced by a nop in the emulator's
 memory, and a code hook at its address performs it. A word is R5900-only if its
 major opcode is MMI (0x1C), LQ (0x1E), SQ (0x1F), COP2 (0x12), LQC2 (0x36) or SQC2
-(0x3E), or it is the three-operand MULT/MULTU (rd != 0); any such word that is not modelled here fails the run, so a
+(0x3E), or it is the three-operand MULT/MULTU (rd != 0), or CVT.W.S (the R5900's truncates);
+any such word that is not modelled here fails the run, so a
 compiler change cannot slip an unverified instruction past the tests.
 
 VU0 macro mode (COP2, docs/KERNELS.md): lqc2/sqc2, qmfc2/qmtc2 and the
@@ -33,6 +34,7 @@ from unicorn import mips_const as mc
 
 M32, M128 = (1 << 32) - 1, (1 << 128) - 1
 GPR = [getattr(mc, f"UC_MIPS_REG_{i}") for i in range(32)]
+FPR = [getattr(mc, f"UC_MIPS_REG_F{i}") for i in range(32)]
 NOP = 0
 _VU_OP = re.compile(r"v(add|sub|mul|madd)(a?)([xyzw]?)")
 
@@ -68,6 +70,8 @@ def decode(word: int) -> str | None:
         return "lqc2" if op == 0x36 else "sqc2"
     if op == 0x12:
         return decode_cop2(word)
+    if op == 0x11 and (word >> 21) & 0x1F == 0x10 and funct == 0x24:
+        return "cvt.w.s"        # the R5900's truncates, whatever FCSR says (see _hook)
     if op == 0 and funct in (0x18, 0x19) and rd:
         return "mult3" if funct == 0x18 else "multu3"
     if op != 0x1C:
@@ -78,8 +82,12 @@ def decode(word: int) -> str | None:
         (0x28, 0x1A): "pextub", (0x28, 0x16): "pextuh", (0x28, 0x12): "pextuw",
         (0x09, 0x08): "pmfhi", (0x09, 0x09): "pmflo", (0x09, 0x10): "pmaddh", (0x09, 0x1F): "prot3w",
         (0x29, 0x08): "pmthi", (0x29, 0x09): "pmtlo", (0x29, 0x0E): "pcpyud",
+        (0x09, 0x12): "pand", (0x29, 0x12): "por", (0x28, 0x02): "pceqw",    # exp4.h
+        (0x09, 0x13): "pxor", (0x08, 0x01): "psubw", (0x08, 0x17): "ppach",  # act_vu0.h
     }
     shifts = {0x34: "psllh", 0x36: "psrlh", 0x37: "psrah"}    # sa is the shift amount
+    shifts[0x3C] = "psllw"                                     # exp4.h
+    shifts[0x3F] = "psraw"                                     # act_vu0.h
     if funct in shifts:
         return shifts[funct]
     return table.get((funct, sa), f"mmi?{funct:#x}/{sa:#x}")
@@ -92,6 +100,13 @@ _VU_SPECIAL1 = {0x00: "vadd?", 0x04: "vsub?", 0x08: "vmadd?", 0x18: "vmul?",
                 0x28: "vadd", 0x29: "vmadd", 0x2A: "vmul", 0x2C: "vsub"}
 _VU_SPECIAL2 = {0x00: "vadda?", 0x04: "vsuba?", 0x08: "vmadda?", 0x18: "vmula?",
                 0x28: "vadda", 0x29: "vmadda", 0x2A: "vmula", 0x2C: "vsuba"}
+# exp4.h's VU0 exp (Play! Source/ee/COP_VU.cpp m_pOpVector, m_pOpVx0/Vx3 tables):
+# MAXbc 0x10-0x13, MINIbc 0x14-0x17, MULq 0x1C, MAX 0x2B, MINI 0x2F; ITOF0 0x10,
+# FTOI0 0x14, DIV 0x38, WAITQ 0x3B. Modelled in R5900._vu_exp.
+_VU_SPECIAL1.update({0x10: "vmax?", 0x14: "vmini?", 0x1C: "vmulq", 0x2B: "vmax", 0x2F: "vmini"})
+_VU_SPECIAL2.update({0x10: "vitof0", 0x14: "vftoi0", 0x38: "vdiv", 0x3B: "vwaitq"})
+_VU_SPECIAL2[0x1D] = "vabs"          # act_vu0.h (Play! COP_VU.cpp m_pOpVx1: ABS 0x1D)
+_VU_EXP = re.compile(r"v(max|mini)([xyzw]?)|vmulq|vitof0|vftoi0|vdiv|vwaitq|vabs")
 
 
 def decode_cop2(word: int) -> str:
@@ -130,6 +145,10 @@ class R5900:
         self.vf: list[list[int | None]] = [[0, 0, 0, 0x3F800000]] + [[None] * 4 for _ in range(31)]
         self.acc: list[int | None] = [None] * 4
         self.fused_madd = False     # a deliberately wrong VU0 model, for the tests' self-check
+        self.ignore_dest = False    # another: every lane written, whatever the dest field says
+        self.ftoi_round = False     # another: vftoi0 rounding to nearest instead of truncating
+        self.q: int | None = None   # VU0's Q register (vdiv), and whether vwaitq has waited for it
+        self.q_ready = False
         self.executed: dict[str, int] = {}
         words = list(struct.unpack(f"<{len(code) // 4}I", code))
         self.special: dict[int, tuple[str, int]] = {}
@@ -201,8 +220,19 @@ class R5900:
             wide = self.wide.get(rt)
             if rd:
                 self.vf[rd] = lanes(wide[1], 32) if wide and wide[0] == low else [low, None, None, None]
+        elif _VU_EXP.fullmatch(name):
+            self._vu_exp(name, w)
         elif name.startswith("v"):
             self._vu(name, w)
+        elif name == "cvt.w.s":
+            # fd = (int32)fs rounded toward zero: the EE FPU has no other rounding
+            # (Play! Source/COP_FPU.cpp CVT_W_S "PS2 only supports truncate rounding
+            # mode"; PCSX2 pcsx2/FPU.cpp CVT_W), where unicorn's MIPS32 FPU would
+            # round to nearest. GCC's (int)f on -march=r5900 is this instruction.
+            fs, fd = (w >> 11) & 31, (w >> 6) & 31
+            v = np.float64(np.uint32(uc.reg_read(FPR[fs]) & M32).view(np.float32))
+            k = 0x7FFFFFFF if np.isnan(v) else int(min(max(np.trunc(v), -2**31), 2**31 - 1))
+            uc.reg_write(FPR[fd], k & M32)
         elif name in ("mult3", "multu3"):
             a, b = self.get32(rs), self.get32(rt)
             p = signed(a, 32) * signed(b, 32) if name == "mult3" else a * b
@@ -257,6 +287,23 @@ class R5900:
         elif name == "prot3w":
             t = lanes(self.get(rt), 32)
             self.set(rd, pack([t[1], t[2], t[0], t[3]], 32))
+        elif name in ("pand", "por"):   # 128-bit rs & rt, rs | rt (PCSX2 MMI.cpp PAND, POR)
+            a, b = self.get(rs), self.get(rt)
+            self.set(rd, a & b if name == "pand" else a | b)
+        elif name == "pceqw":           # per word: all ones where rs = rt (PCSX2 MMI.cpp PCEQW)
+            self.set(rd, pack([M32 if a == b else 0 for a, b in zip(lanes(self.get(rs), 32),
+                                                                      lanes(self.get(rt), 32))], 32))
+        elif name == "psllw":           # per word, bits past 31 lost (PCSX2 MMI.cpp PSLLW)
+            self.set(rd, pack([x << sa for x in lanes(self.get(rt), 32)], 32))
+        elif name == "psraw":           # per word, arithmetic (PCSX2 MMI.cpp PSRAW)
+            self.set(rd, pack([signed(x, 32) >> sa for x in lanes(self.get(rt), 32)], 32))
+        elif name == "pxor":            # 128-bit rs ^ rt (PCSX2 MMI.cpp PXOR)
+            self.set(rd, self.get(rs) ^ self.get(rt))
+        elif name == "psubw":           # rs - rt per word, wrapping (PCSX2 MMI.cpp PSUBW)
+            self.set(rd, pack([a - b for a, b in zip(lanes(self.get(rs), 32), lanes(self.get(rt), 32))], 32))
+        elif name == "ppach":           # low halfword of each word: rt's words 0-3, then
+            t, r = lanes(self.get(rt), 16), lanes(self.get(rs), 16)    # rs's (PCSX2 MMI.cpp PPACH)
+            self.set(rd, pack(t[0::2] + r[0::2], 16))
         else:  # pragma: no cover - decode() and this table list the same names
             raise R5900Error(name)
 
@@ -267,7 +314,7 @@ class R5900:
         ft, fs, fd = (w >> 16) & 31, (w >> 11) & 31, (w >> 6) & 31
         out = list(self.acc if to_acc else self.vf[fd])
         for j in range(4):
-            if not (w >> (24 - j)) & 1:           # dest bits: x = 24, y = 23, z = 22, w = 21
+            if not (w >> (24 - j)) & 1 and not self.ignore_dest:   # dest bits: x = 24, y = 23, z = 22, w = 21
                 continue
             a = _f32(self.vf[fs][j], f"$vf{fs}")
             b = _f32(self.vf[ft]["xyzw".index(bc) if bc else j], f"$vf{ft}")
@@ -289,6 +336,60 @@ class R5900:
             self.acc = out
         elif fd:
             self.vf[fd] = out
+
+    def _vu_exp(self, name: str, w: int) -> None:
+        """The VU0 instructions of exp4.h, lane by lane in the dest field's lanes:
+        vmax/vmini (bc forms: lane bc of ft) compare sign and magnitude, so -0 < +0
+        (PCSX2 pcsx2/VUops.cpp _MAX/_MINI; Play! VUShared.cpp MAX_base/MINI_base);
+        vftoi0 ft = (int32)fs truncated toward zero, saturating, vitof0 ft = (float)fs
+        of the int32 lane (_vuFTOI0/_vuITOF0; FTOI0/ITOF0); vdiv Q = fs.fsf / ft.ftf
+        (_vuDIV; DIV, with fsf in bits 21-22, ftf in 23-24), which vmulq fd = fs * Q may
+        read only after vwaitq (conservative: macro-mode PS2 code writes vdiv, vwaitq, vmulq);
+        a zero divisor (the VU's flagged maximum) is not modelled and fails."""
+        ft, fs, fd = (w >> 16) & 31, (w >> 11) & 31, (w >> 6) & 31
+        if name == "vwaitq":
+            self.q_ready = self.q is not None
+            return
+        if name == "vdiv":
+            a = _f32(self.vf[fs][(w >> 21) & 3], f"$vf{fs}")
+            b = _f32(self.vf[ft][(w >> 23) & 3], f"$vf{ft}")
+            if b == 0:
+                raise R5900Error("vdiv by zero")
+            with np.errstate(all="ignore"):
+                self.q = _bits(a / b, name)
+            self.q_ready = False
+            return
+        m = _VU_EXP.fullmatch(name)
+        dst = ft if name in ("vftoi0", "vitof0", "vabs") else fd
+        out = list(self.vf[dst])
+        for j in range(4):
+            if not (w >> (24 - j)) & 1:
+                continue
+            if name == "vftoi0":
+                v = np.float64(_f32(self.vf[fs][j], f"$vf{fs}"))
+                k = np.rint(v) if self.ftoi_round else np.trunc(v)
+                out[j] = int(min(max(k, -2**31), 2**31 - 1)) & M32
+            elif name == "vabs":          # ft = |fs|: the sign bit cleared (PCSX2 _vuABS)
+                out[j] = _bits(abs(_f32(self.vf[fs][j], f"$vf{fs}")), name)
+            elif name == "vitof0":
+                bits = self.vf[fs][j]
+                if bits is None:
+                    raise R5900Error(f"VU0 reads an unknown lane ($vf{fs})")
+                out[j] = _bits(np.float32(signed(bits, 32)), name)
+            elif name == "vmulq":
+                if not self.q_ready:
+                    raise R5900Error("vmulq reads Q before vwaitq")
+                with np.errstate(all="ignore"):
+                    out[j] = _bits(_f32(self.vf[fs][j], f"$vf{fs}") * _f32(self.q, "Q"), name)
+            else:                                 # vmax, vmini and their bc forms
+                a = self.vf[fs][j]
+                b = self.vf[ft]["xyzw".index(m.group(2)) if m.group(2) else j]
+                _f32(a, f"$vf{fs}"), _f32(b, f"$vf{ft}")
+                key = lambda v: -(v & 0x7FFFFFFF) - 1 if v >> 31 else v   # noqa: E731
+                pick_a = key(a) > key(b) if m.group(1) == "max" else key(a) < key(b)
+                out[j] = a if pick_a else b
+        if dst:
+            self.vf[dst] = out
 
     # -------------------------------------------------------------- calls
     def call(self, entry: int, args: list[int], sp: int, stack_args: list[int] = ()) -> None:

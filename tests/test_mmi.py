@@ -33,7 +33,9 @@ from test_kernels import CASES, SMOLLM2, extreme_sums, rng_for  # noqa: E402
 F32 = np.float32
 EE_CC = ee_gcc.find_compiler()
 pytestmark = pytest.mark.skipif(EE_CC is None, reason="no EE compiler")
-MMI_CASES = ("smollm2_q8", "smollm2_q8_g64", "odd_q8", "odd_q8_g6", "wide_q8")
+# q8: blocks of 16 columns a group, even (576, g64), odd (90) and one (g16)
+MMI_SPECS = {**{name: CASES[name] for name in ("smollm2_q8", "smollm2_q8_g64", "odd_q8", "odd_q8_g6", "wide_q8")},
+             "smollm2_q8_g16": spec_from_policy("smollm2-shape", "test", SMOLLM2, QuantType.Q8, 16)}
 # q4, q4m, ternary at SmolLM2's shapes (groups of 32, 64 and one per row) and odd ones
 LOWBIT_CASES = {
     **{name: CASES[name] for name in ("smollm2_q4_g32", "smollm2_q4m_g32", "smollm2_ternary",
@@ -73,9 +75,9 @@ def function_code(obj: Path, symbol: str, standalone: bool = True) -> bytes:
         return sec.data()[sym["st_value"]:sym["st_value"] + sym["st_size"]]
 
 
-@pytest.fixture(scope="module", params=MMI_CASES)
+@pytest.fixture(scope="module", params=list(MMI_SPECS))
 def compiled(request, tmp_path_factory):
-    spec = CASES[request.param]
+    spec = MMI_SPECS[request.param]
     return spec, compile_kernels(spec, tmp_path_factory.mktemp(request.param + "_ee"))
 
 

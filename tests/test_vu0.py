@@ -1,9 +1,13 @@
-"""The VU0 variants of attention's inner loops (ee_runtime_c/attention.c, vu0.h),
-compiled by the EE compiler exactly as the PS2 build compiles attention.c, run under
-unicorn with the COP2 macro instructions modelled in tests/r5900_emu.py, bit for bit
-against their C twins compiled for the host and against model/reference.py, at
-head_dim 32 and 64, 1-3 query heads per kv head and several positions. What only a
-PS2 (or PCSX2/Play!) can confirm: docs/KERNELS.md."""
+"""The VU0 kernels of attention (ee_runtime_c/attention.c, vu0.h), compiled by the
+EE compiler exactly as the PS2 build compiles attention.c, run under unicorn with
+the COP2 macro instructions modelled in tests/r5900_emu.py, bit for bit against
+their C twins compiled for the host and against model/reference.py: every position
+of a kv head in one call, the query heads (outputs) held in VF registers, at
+head_dim 8 to 64 (registers), 128 (streamed), 1-4 query heads per kv head and 1 to 37
+positions, keys and values read in place from a cache whose positions lie kv_stride
+floats apart. Also: the fallback to the C twin, two deliberately wrong models that
+must fail, and model/cost.py's counts against the instructions unicorn executes.
+What only a PS2 (or PCSX2/Play!) can confirm: docs/KERNELS.md."""
 from __future__ import annotations
 
 import ctypes
@@ -20,8 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 pytest.importorskip("unicorn")
 from elftools.elf.elffile import ELFFile  # noqa: E402
+from unicorn import UC_HOOK_CODE  # noqa: E402
 
-from model.cost import attention_counts, disassemble  # noqa: E402
+from model.cost import ATT_BLOCK, attention_call_counts, attention_calls, attention_counts, disassemble  # noqa: E402
 from model.reference import attention_dot, seqsum  # noqa: E402
 from ps2llm_build import HOST_CFLAGS  # noqa: E402
 from r5900_emu import R5900  # noqa: E402
@@ -33,18 +38,26 @@ pytestmark = pytest.mark.skipif(EE_CC is None, reason="no EE compiler")
 SOURCE = ROOT / "ee_runtime_c/attention.c"
 TEXT = 0x00100000
 Q, K, ATT, O, V, DIMS, STACK = 0x0200000, 0x0300000, 0x0400000, 0x0500000, 0x0600000, 0x0700000, 0x02F0000
-CASES = [(hd, n_q, n_pos) for hd in (32, 64) for n_q, n_pos in ((1, 1), (2, 5), (3, 17))]
+# (head_dim, query heads, positions, kv heads in the cache): ps2-stories-6m's shape
+# (32, 2) at position counts around the trips of 4, one head (10M-class), three
+# (a pair and one, by blocks of ATT_BLOCK), SmolLM2's (64, 3), every head_dim of the
+# register kernels, and 128 (the streaming loops)
+CASES = [(32, 2, n, 2) for n in (1, 2, 3, 4, 5, 8, 17, 37)] + [
+    (32, 1, 9, 4), (32, 3, 17, 1), (32, 3, 37, 2), (32, 4, 6, 1), (64, 1, 5, 2), (64, 3, 17, 3),
+    (64, 2, 21, 1), (8, 2, 7, 3), (16, 3, 6, 1), (24, 2, 9, 1), (24, 1, 3, 2), (40, 2, 5, 1),
+    (48, 1, 7, 2), (56, 2, 4, 1), (128, 2, 5, 2),
+]
 
 
 class AttDims(ctypes.Structure):
-    _fields_ = [("head_dim", ctypes.c_uint32), ("n_q", ctypes.c_uint32),
-                ("stride", ctypes.c_uint32), ("scale", ctypes.c_float)]
+    _fields_ = [("head_dim", ctypes.c_uint32), ("n_q", ctypes.c_uint32), ("stride", ctypes.c_uint32),
+                ("kv_stride", ctypes.c_uint32), ("scale", ctypes.c_float)]
 
 
 @pytest.fixture(scope="module")
 def ee_elf(tmp_path_factory) -> Path:
     """attention.c as the PS2 build compiles it, linked alone at 0x100000 (the VU0
-    variants tail-call their C twins, so the image holds both, relocated)."""
+    variants call their C twins, so the image holds both, relocated)."""
     out = tmp_path_factory.mktemp("vu0")
     flags = ee_gcc.compiler_flags(EE_CC)
     subprocess.run([EE_CC, *flags, *ee_gcc.C_FLAGS, "-Werror", f"-I{ROOT / 'ee_runtime_c'}",
@@ -65,67 +78,80 @@ def host_lib(tmp_path_factory) -> ctypes.CDLL:
 
 
 def emulator(elf: Path) -> tuple[R5900, dict[str, int]]:
+    """The image's .text under R5900 (its R5900 words modelled), and its other
+    allocated sections (att_run's tables of kernels) in memory as linked."""
     with open(elf, "rb") as f:
         e = ELFFile(f)
         text = e.get_section_by_name(".text")
         assert text["sh_addr"] == TEXT
         syms = {s.name: s["st_value"] for s in e.get_section_by_name(".symtab").iter_symbols()
                 if s["st_info"]["type"] == "STT_FUNC"}
-        return R5900(text.data(), TEXT), syms
+        emu = R5900(text.data(), TEXT)
+        for sec in e.iter_sections():
+            if sec["sh_flags"] & 2 and sec.name != ".text" and sec["sh_type"] == "SHT_PROGBITS":   # SHF_ALLOC
+                assert not TEXT <= sec["sh_addr"] < TEXT + text["sh_size"]
+                emu.uc.mem_write(sec["sh_addr"], sec.data())
+        return emu, syms
 
 
 def ptr(a: np.ndarray):
     return a.ctypes.data_as(ctypes.c_void_p)
 
 
-def data(hd: int, n_q: int, n_pos: int, seed: int):
+def data(hd: int, n_q: int, n_pos: int, n_kv: int, seed: int, context: int | None = None, pad: int = 0):
+    """q (n_q, hd); a cache of n_pos positions of n_kv kv heads (and pad floats),
+    keys and values, whose head 1 (or 0) is read; score weights (n_q, context) with
+    context n_pos rounded up to 4, plus 4 (score rows 16-byte aligned) unless given."""
     rng = np.random.default_rng(seed)
+    g = min(1, n_kv - 1)
     q = rng.standard_normal((n_q, hd)).astype(F32)
-    keys = rng.standard_normal((n_pos, hd)).astype(F32)
-    values = rng.standard_normal((n_pos, hd)).astype(F32)
-    weights = rng.random((n_q, n_pos + 3)).astype(F32)       # stride: a context of n_pos + 3
-    return q, keys, values, weights
+    keys = rng.standard_normal((n_pos, n_kv * hd + pad)).astype(F32)
+    values = rng.standard_normal((n_pos, n_kv * hd + pad)).astype(F32)
+    context = context or -(-n_pos // 4) * 4 + 4
+    weights = rng.random((n_q, context)).astype(F32)
+    return q, keys, values, weights, g
 
 
-def ee_attention(emu: R5900, syms: dict[str, int], q, keys, values, weights, q_offset: int = 0):
-    """att_scores for every position, then att_values for every position, on the EE code."""
+def ee_attention(emu: R5900, syms: dict[str, int], q, keys, values, weights, g, q_offset: int = 0):
+    """att_scores over every position, then att_values over every position, on the EE code."""
     n_q, hd = q.shape
+    n_pos, kvs = keys.shape
     stride = weights.shape[1]
-    dims = AttDims(hd, n_q, stride, F32(1 / np.sqrt(hd)))
+    dims = AttDims(hd, n_q, stride, kvs, F32(1 / np.sqrt(hd)))
     uc = emu.uc
     uc.mem_write(DIMS, bytes(dims))
     uc.mem_write(Q + q_offset, q.tobytes())
     uc.mem_write(K, keys.tobytes())
     uc.mem_write(V, values.tobytes())
     uc.mem_write(ATT, np.zeros(n_q * stride, F32).tobytes())
-    for t in range(len(keys)):
-        emu.call(syms["att_scores"], [ATT + 4 * t, Q + q_offset, K + 4 * hd * t, DIMS], STACK)
+    emu.call(syms["att_scores"], [ATT, Q + q_offset, K + 4 * g * hd, n_pos], STACK, [DIMS])
     scores = np.frombuffer(bytes(uc.mem_read(ATT, 4 * n_q * stride)), "<f4").reshape(n_q, stride)
     uc.mem_write(ATT, weights.tobytes())
     uc.mem_write(O, np.zeros(n_q * hd, F32).tobytes())
-    for t in range(len(values)):
-        emu.call(syms["att_values"], [O, ATT + 4 * t, V + 4 * hd * t, DIMS], STACK)
+    emu.call(syms["att_values"], [O, ATT, V + 4 * g * hd, n_pos], STACK, [DIMS])
     out = np.frombuffer(bytes(uc.mem_read(O, 4 * n_q * hd)), "<f4").reshape(n_q, hd)
-    return scores[:, :len(keys)], out
+    return scores, out
 
 
-def host_attention(lib: ctypes.CDLL, q, keys, values, weights):
+def host_attention(lib: ctypes.CDLL, q, keys, values, weights, g):
     n_q, hd = q.shape
+    n_pos, kvs = keys.shape
     stride = weights.shape[1]
-    dims = AttDims(hd, n_q, stride, F32(1 / np.sqrt(hd)))
+    dims = AttDims(hd, n_q, stride, kvs, F32(1 / np.sqrt(hd)))
     scores = np.zeros((n_q, stride), F32)
     out = np.zeros((n_q, hd), F32)
-    for t in range(len(keys)):
-        lib.att_scores(ptr(scores[:, t:]), ptr(q), ptr(keys[t]), ctypes.byref(dims))
-    for t in range(len(values)):
-        lib.att_values(ptr(out), ptr(weights[:, t:]), ptr(values[t]), ctypes.byref(dims))
-    return scores[:, :len(keys)], out
+    lib.att_scores(ptr(scores), ptr(q), ptr(keys[:, g * hd:]), ctypes.c_uint32(n_pos), ctypes.byref(dims))
+    lib.att_values(ptr(out), ptr(weights), ptr(values[:, g * hd:]), ctypes.c_uint32(n_pos), ctypes.byref(dims))
+    return scores, out
 
 
-def reference_attention(q, keys, values, weights):
-    scale = F32(1 / np.sqrt(q.shape[1]))
-    scores = attention_dot(q[:, None, :] * keys[None, :, :]) * scale
-    out = seqsum(weights[:, :len(values), None] * values[None, :, :], axis=1)
+def reference_attention(q, keys, values, weights, g):
+    hd = q.shape[1]
+    k, v = keys[:, g * hd:(g + 1) * hd], values[:, g * hd:(g + 1) * hd]
+    scale = F32(1 / np.sqrt(hd))
+    scores = np.zeros_like(weights)
+    scores[:, :len(k)] = attention_dot(q[:, None, :] * k[None, :, :]) * scale
+    out = seqsum(weights[:, :len(v), None] * v[None, :, :], axis=1)
     return scores, out
 
 
@@ -134,32 +160,59 @@ def assert_bits_equal(got, want, what):
                                   err_msg=what)
 
 
-@pytest.mark.parametrize("hd,n_q,n_pos", CASES)
-def test_vu0_attention_bit_exact(ee_elf, host_lib, hd, n_q, n_pos):
+@pytest.mark.parametrize("hd,n_q,n_pos,n_kv", CASES)
+def test_vu0_attention_bit_exact(ee_elf, host_lib, hd, n_q, n_pos, n_kv):
     emu, syms = emulator(ee_elf)
-    args = data(hd, n_q, n_pos, seed=hd * 100 + n_q * 10 + n_pos)
+    args = data(hd, n_q, n_pos, n_kv, seed=hd * 1000 + n_q * 100 + n_pos)
     ee = ee_attention(emu, syms, *args)
     host = host_attention(host_lib, *args)
     ref = reference_attention(*args)
     for i, what in enumerate(("scores", "values")):
+        # the scores past n_pos stay as they were (0): the kernels write n_pos columns
         assert_bits_equal(ee[i], host[i], f"{what}: VU0 vs the host C twin")
         assert_bits_equal(host[i], ref[i], f"{what}: host C vs model/reference.py")
-    # the VU0 loops ran (not the fallback): 2 vmadda and 2 vadd per 8 floats of a head
-    assert emu.executed["vmadda"] == n_pos * n_q * hd // 4
-    assert emu.executed["vadd"] == n_pos * n_q * hd // 4
+    # the VU0 loops ran, not the fallback: per position and head, a dot product of
+    # hd / 4 quadwords (the last by vmadd, in the register kernels) and hd / 4 vadd
+    macs = n_pos * n_q * hd // 4
+    if hd <= 64:
+        assert emu.executed["vmadda"] == macs - n_pos * n_q and emu.executed["vmadd"] == n_pos * n_q
+        # sqc2: a head's 4 packed scores a trip, and its outputs at the end of a values call
+        calls, _ = attention_calls(hd, n_q, n_pos)
+        heads = [int(g[0]) for g, _, _ in calls]
+        packed = sum(h * n4 for h, (_, n4, _) in zip(heads, calls))
+        assert emu.executed.get("sqc2", 0) == packed + sum(heads) * hd // 4
+    else:
+        assert emu.executed["vmadda"] == macs
+    assert emu.executed["vadd"] == macs
 
 
-@pytest.mark.parametrize("hd,q_offset", [(36, 0), (32, 4), (6, 0)])
-def test_c_twin_fallback(ee_elf, host_lib, hd, q_offset):
-    """head_dim not a multiple of 8, or q not 16-byte aligned: the VU0 variant hands
-    the call to its C twin (run here on unicorn's IEEE FPU), which the host agrees with."""
+@pytest.mark.parametrize("n_pos,context", [(9, 13), (8, 10)])
+def test_unaligned_score_rows(ee_elf, host_lib, n_pos, context):
+    """Score rows not 16-byte aligned (a context not a multiple of 4): every position
+    takes the one-position loop (lw/sw of the scores), still bit for bit."""
     emu, syms = emulator(ee_elf)
-    args = data(hd, 2, 4, seed=hd + q_offset)
+    args = data(32, 2, n_pos, 2, seed=context, context=context)
+    ee = ee_attention(emu, syms, *args)
+    host = host_attention(host_lib, *args)
+    for i, what in enumerate(("scores", "values")):
+        assert_bits_equal(ee[i], host[i], what)
+    assert "sqc2" not in emu.executed or emu.executed["sqc2"] == 2 * 32 // 4    # the outputs only
+    assert emu.executed["vmadd"] == 2 * n_pos
+
+
+@pytest.mark.parametrize("hd,q_offset,n_kv,pad", [(36, 0, 1, 0), (6, 0, 2, 0), (20, 0, 1, 0),
+                                                   (32, 4, 1, 0), (32, 0, 1, 2), (64, 0, 2, 6)])
+def test_c_twin_fallback(ee_elf, host_lib, hd, q_offset, n_kv, pad):
+    """head_dim not a multiple of 8, q not 16-byte aligned (scores only), or positions
+    not 16 bytes apart (kv_stride 34, 134): the VU0 variant hands the call to its C
+    twin (run here on unicorn's IEEE FPU), which the host agrees with."""
+    emu, syms = emulator(ee_elf)
+    args = data(hd, 2, 5, n_kv, seed=hd + q_offset + pad, pad=pad)
     ee = ee_attention(emu, syms, *args, q_offset=q_offset)
     host = host_attention(host_lib, *args)
     assert_bits_equal(ee[0], host[0], "scores")
-    assert "vmadda" not in emu.executed
-    if hd % 8:
+    assert "vmadda" not in emu.executed and "vmadd" not in emu.executed
+    if not q_offset:
         assert_bits_equal(ee[1], host[1], "values")
         assert "vadd" not in emu.executed
 
@@ -169,16 +222,75 @@ def test_a_wrong_model_fails(ee_elf, host_lib):
     multiply-add (one rounding instead of two) changes some scores."""
     emu, syms = emulator(ee_elf)
     emu.fused_madd = True
-    args = data(64, 3, 17, seed=7)
+    args = data(64, 3, 17, 1, seed=7)
     assert not np.array_equal(ee_attention(emu, syms, *args)[0], host_attention(host_lib, *args)[0])
 
 
-def test_cost_counts_both_variants(ee_elf):
-    """model/cost.py counts the VU0 loops and the C twins from the ELF: per call at
-    head_dim 64 and 3 query heads, VU0 runs 10 instructions per 8 MACs of a score."""
+def test_a_model_ignoring_dest_fails(ee_elf, host_lib):
+    """And it sees the lanes: a VU0 that wrote every lane whatever the dest field says
+    would mix up the 4 positions' scores packed into one quadword."""
+    emu, syms = emulator(ee_elf)
+    emu.ignore_dest = True
+    args = data(32, 2, 8, 2, seed=8)
+    assert not np.array_equal(ee_attention(emu, syms, *args)[0], host_attention(host_lib, *args)[0])
+
+
+def executed_in(emu: R5900, lo: int, hi: int) -> list[int]:
+    """A counter of the instructions unicorn executes in [lo, hi)."""
+    n = [0]
+    emu.uc.hook_add(UC_HOOK_CODE, lambda uc, a, s, u: n.__setitem__(0, n[0] + 1), begin=lo, end=hi - 1)
+    return n
+
+
+@pytest.mark.parametrize("hd,n_q,n_pos", [(32, 2, 37), (32, 2, 256), (32, 3, 37), (64, 3, 33), (32, 1, 6),
+                                          (128, 2, 5)])
+def test_cost_model_counts_what_runs(ee_elf, hd, n_q, n_pos):
+    """model/cost.py's count of one att_scores and one att_values call (loop bodies
+    times trip counts, from the ELF) against the instructions unicorn executes: at
+    least those, and at most the wrapper's code (counted whole, fallback paths
+    included) and a few a kernel call (the setup of a loop that does not run) more.
+    The VU0 kernels are well over 3 times cheaper than their C twins."""
     funcs = disassemble(ee_elf)
-    vu0 = attention_counts(funcs, 64, 3, "vu0")
-    c = attention_counts(funcs, 64, 3, "c")
-    assert vu0 is not None and c is not None
-    assert 3 * 8 * 10 <= vu0[0] < 3 * 8 * 10 + 3 * 25
-    assert c[0] > 3 * vu0[0] and c[1] > 2 * vu0[1]
+    with open(ee_elf, "rb") as f:
+        text = ELFFile(f).get_section_by_name(".text")
+        lo, hi = text["sh_addr"], text["sh_addr"] + text["sh_size"]
+    emu, syms = emulator(ee_elf)
+    counter = executed_in(emu, lo, hi)
+    args = data(hd, n_q, n_pos, 1, seed=n_pos)
+    q, keys, values, weights, g = args
+    dims = AttDims(hd, n_q, weights.shape[1], keys.shape[1], F32(1 / np.sqrt(hd)))
+    emu.uc.mem_write(DIMS, bytes(dims))
+    emu.uc.mem_write(Q, q.tobytes())
+    emu.uc.mem_write(K, keys.tobytes())
+    emu.uc.mem_write(ATT, weights.tobytes())
+    emu.uc.mem_write(O, np.zeros(n_q * hd, F32).tobytes())
+    ran = []
+    for entry, args_ in (("att_scores", [ATT, Q, K, n_pos]), ("att_values", [O, ATT, K, n_pos])):
+        counter[0] = 0
+        emu.call(syms[entry], args_, STACK, [DIMS])
+        ran.append(counter[0])
+    predicted = attention_call_counts(funcs, hd, n_q, n_pos, "vu0")
+    calls = len(attention_calls(hd, n_q, n_pos)[0]) if hd <= 64 else 1
+    for what, got, want in zip(("scores", "values"), ran, predicted):
+        slack = funcs[f"att_{what}"].static + 8 * calls
+        assert got <= want <= got + slack, f"{what}: ran {got}, cost model {want}"
+    c = attention_counts(funcs, hd, n_q, "c", n_pos)
+    vu0 = attention_counts(funcs, hd, n_q, "vu0", n_pos)
+    assert c[0] > 3 * vu0[0] and c[1] > 3 * vu0[1]
+
+
+def test_cost_per_position_at_ps2_stories_shape(ee_elf):
+    """At ps2-stories-6m's shape (head_dim 32, 2 query heads a kv head), a trip of 4
+    positions costs under 100 instructions a position for scores and values together,
+    and the per-position count the plan prints (256 positions) stays near it."""
+    funcs = disassemble(ee_elf)
+    trip = {}
+    for kind in ("scores", "values"):
+        f = funcs[f"att_{kind}_vu0_2x32"]
+        trip[kind] = max(l.body for l in f.loops) / 4
+    assert trip["scores"] + trip["values"] < 100
+    vu0 = attention_counts(funcs, 32, 2, "vu0")
+    assert sum(vu0) < trip["scores"] + trip["values"] + 2
+    # forward.c's f16/q8 path: blocks of ATT_BLOCK positions
+    blocked = sum(sum(attention_call_counts(funcs, 32, 2, ATT_BLOCK, "vu0")) for _ in range(16)) / 256
+    assert blocked < 1.3 * sum(vu0)

@@ -55,6 +55,23 @@ uint32_t hal_ticks_per_second(void);
 /* The one memory region the runtime's arena may use, fixed at start-up. */
 void *hal_memory(size_t *size_out);
 
+/* The scratchpad: HAL_SCRATCH_BYTES of fast memory beside the CPU, filled by DMA
+ * while the CPU computes (the PS2's 16 KB scratchpad at 0x70000000, filled by DMA
+ * channel 9, toSPR; elsewhere a static buffer filled by memcpy). The runtime stages
+ * weights through it so that the kernels never wait on a RAM cache miss
+ * (docs/PLANNER.md, "Scratchpad staging").
+ * hal_scratch: its first byte, 64-byte aligned.
+ * hal_scratch_sync: make RAM hold every byte the CPU wrote (the EE's D-cache is
+ *     write-back and DMA reads RAM); call it before fills from such data.
+ * hal_scratch_fill: start copying bytes (a multiple of 16) from src (16-byte
+ *     aligned, in RAM) to dst inside the scratchpad (16-byte aligned); one fill in
+ *     flight at a time. hal_scratch_wait: block until the last fill has landed. */
+#define HAL_SCRATCH_BYTES 16384u
+void *hal_scratch(void);
+void hal_scratch_sync(void);
+void hal_scratch_fill(void *dst, const void *src, uint32_t bytes);
+void hal_scratch_wait(void);
+
 /* Bytes read from the disc so far (counted at the hardware layer). */
 uint64_t hal_bytes_read(void);
 

@@ -61,6 +61,7 @@ SDK_SOURCES = [
     "sdk/libc/format.c",
     "sdk/libc/libgcc.c",
     "sdk/ps2/hal_ps2.c",
+    "sdk/ps2/scratch_ps2.c",
 ]
 SDK_INCLUDES = ["sdk/include", "sdk/libc/include"]
 LINKER_SCRIPT = "sdk/startup/ps2.ld"

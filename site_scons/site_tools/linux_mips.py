@@ -29,6 +29,7 @@ PORT_SOURCES = [
     "sdk/linux-mips/crt0.S",
     "sdk/linux-mips/hal_linux.c",
     "sdk/sim/drive_sim.c",
+    "sdk/sim/scratch_sim.c",
     "sdk/libc/string.c",
     "sdk/libc/libgcc.c",
 ]

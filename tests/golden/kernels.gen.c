@@ -24,6 +24,11 @@ static int32_t round_half_away(float v)
     return (int32_t)(v + (v < 0.0f ? -0.5f : 0.5f));
 }
 
+#include "act_vu0.h"
+#if PS2LLM_VU0
+#define quantize_q8_48 quantize_q8_48_c
+float quantize_q8_48(int16_t *xq, const float *x) PS2LLM_KEEP NOINLINE;
+#endif
 /* x (48,) f32 -> xq (48,) int16 values in [-4095, 4095] with one scale xs for
  * the vector (docs/FORMAT.md, model/quant.py quantize_activation): amax = max|x|;
  * xs = amax / 4095; xq = clamp(trunc(x * (4095 / amax) + copysign(0.5, x)), -4095, 4095).
@@ -51,7 +56,36 @@ float quantize_q8_48(int16_t *xq, const float *x)
     }
     return amax / 4095.0f;
 }
+#if PS2LLM_VU0
+#undef quantize_q8_48
 
+/* The VU0 variant of quantize_q8_48_c (act_vu0.h); x or xq not 16-byte aligned goes
+ * to the C twin. */
+float quantize_q8_48(int16_t *xq, const float *x)
+{
+    float c[4] __attribute__((aligned(16)));
+    float amax;
+    if (((uintptr_t)x | (uintptr_t)xq) & 15u)
+        return quantize_q8_48_c(xq, x);
+    amax = ps2llm_act_amax(x, 48u);
+    if (amax == 0.0f) {
+        memset(xq, 0, 48u * sizeof(int16_t));
+        return 0.0f;
+    }
+    c[0] = 4095.0f / amax;
+    c[1] = 0.5f;
+    c[2] = 4095.0f;
+    c[3] = 0.0f;
+    ps2llm_act_round(xq, x, c, 48u);
+    return amax / 4095.0f;
+}
+#endif
+
+#include "act_vu0.h"
+#if PS2LLM_VU0
+#define quantize_q8_80 quantize_q8_80_c
+float quantize_q8_80(int16_t *xq, const float *x) PS2LLM_KEEP NOINLINE;
+#endif
 /* x (80,) f32 -> xq (80,) int16 values in [-4095, 4095] with one scale xs for
  * the vector (docs/FORMAT.md, model/quant.py quantize_activation): amax = max|x|;
  * xs = amax / 4095; xq = clamp(trunc(x * (4095 / amax) + copysign(0.5, x)), -4095, 4095).
@@ -79,6 +113,30 @@ float quantize_q8_80(int16_t *xq, const float *x)
     }
     return amax / 4095.0f;
 }
+#if PS2LLM_VU0
+#undef quantize_q8_80
+
+/* The VU0 variant of quantize_q8_80_c (act_vu0.h); x or xq not 16-byte aligned goes
+ * to the C twin. */
+float quantize_q8_80(int16_t *xq, const float *x)
+{
+    float c[4] __attribute__((aligned(16)));
+    float amax;
+    if (((uintptr_t)x | (uintptr_t)xq) & 15u)
+        return quantize_q8_80_c(xq, x);
+    amax = ps2llm_act_amax(x, 80u);
+    if (amax == 0.0f) {
+        memset(xq, 0, 80u * sizeof(int16_t));
+        return 0.0f;
+    }
+    c[0] = 4095.0f / amax;
+    c[1] = 0.5f;
+    c[2] = 4095.0f;
+    c[3] = 0.0f;
+    ps2llm_act_round(xq, x, c, 80u);
+    return amax / 4095.0f;
+}
+#endif
 
 #include "mmi.h"
 #if PS2LLM_MMI
@@ -382,11 +440,6 @@ void matmul_wq(float *out, const void *w, const float *x, int16_t *xq)
     matvec_q8_48x48_g16(out, (const uint8_t *)w, xq, xs);
 }
 
-/* wq by blocks of rows: prepare x once, then any rows [r0, r1) of W */
-static float matmul_wq_prepare(int16_t *xq, const float *x)
-{
-    return quantize_q8_48(xq, x);
-}
 
 static void matmul_wq_rows(float *out, const void *w, const float *x, const int16_t *xq, float xs,
                                  uint32_t n_rows)
@@ -395,8 +448,9 @@ static void matmul_wq_rows(float *out, const void *w, const float *x, const int1
     matvec_q8_48x48_g16_rows(out, (const uint8_t *)w, xq, xs, n_rows);
 }
 
+/* prepare: the quantizer itself, so matrices of one input share its xq (forward.c) */
 const MatmulKernel matmul_wq_kernel = {
-    matmul_wq_prepare, matmul_wq_rows, 48u, 64u
+    quantize_q8_48, matmul_wq_rows, 48u, 64u
 };
 
 /* wk: W (24, 48) q8 @ x (48,) -> out (24,) */
@@ -406,11 +460,6 @@ void matmul_wk(float *out, const void *w, const float *x, int16_t *xq)
     matvec_q8_24x48_g16(out, (const uint8_t *)w, xq, xs);
 }
 
-/* wk by blocks of rows: prepare x once, then any rows [r0, r1) of W */
-static float matmul_wk_prepare(int16_t *xq, const float *x)
-{
-    return quantize_q8_48(xq, x);
-}
 
 static void matmul_wk_rows(float *out, const void *w, const float *x, const int16_t *xq, float xs,
                                  uint32_t n_rows)
@@ -419,8 +468,9 @@ static void matmul_wk_rows(float *out, const void *w, const float *x, const int1
     matvec_q8_24x48_g16_rows(out, (const uint8_t *)w, xq, xs, n_rows);
 }
 
+/* prepare: the quantizer itself, so matrices of one input share its xq (forward.c) */
 const MatmulKernel matmul_wk_kernel = {
-    matmul_wk_prepare, matmul_wk_rows, 24u, 64u
+    quantize_q8_48, matmul_wk_rows, 24u, 64u
 };
 
 /* wv: W (24, 48) q8 @ x (48,) -> out (24,) */
@@ -430,11 +480,6 @@ void matmul_wv(float *out, const void *w, const float *x, int16_t *xq)
     matvec_q8_24x48_g16(out, (const uint8_t *)w, xq, xs);
 }
 
-/* wv by blocks of rows: prepare x once, then any rows [r0, r1) of W */
-static float matmul_wv_prepare(int16_t *xq, const float *x)
-{
-    return quantize_q8_48(xq, x);
-}
 
 static void matmul_wv_rows(float *out, const void *w, const float *x, const int16_t *xq, float xs,
                                  uint32_t n_rows)
@@ -443,8 +488,9 @@ static void matmul_wv_rows(float *out, const void *w, const float *x, const int1
     matvec_q8_24x48_g16_rows(out, (const uint8_t *)w, xq, xs, n_rows);
 }
 
+/* prepare: the quantizer itself, so matrices of one input share its xq (forward.c) */
 const MatmulKernel matmul_wv_kernel = {
-    matmul_wv_prepare, matmul_wv_rows, 24u, 64u
+    quantize_q8_48, matmul_wv_rows, 24u, 64u
 };
 
 /* wo: W (48, 48) q8 @ x (48,) -> out (48,) */
@@ -454,11 +500,6 @@ void matmul_wo(float *out, const void *w, const float *x, int16_t *xq)
     matvec_q8_48x48_g16(out, (const uint8_t *)w, xq, xs);
 }
 
-/* wo by blocks of rows: prepare x once, then any rows [r0, r1) of W */
-static float matmul_wo_prepare(int16_t *xq, const float *x)
-{
-    return quantize_q8_48(xq, x);
-}
 
 static void matmul_wo_rows(float *out, const void *w, const float *x, const int16_t *xq, float xs,
                                  uint32_t n_rows)
@@ -467,8 +508,9 @@ static void matmul_wo_rows(float *out, const void *w, const float *x, const int1
     matvec_q8_48x48_g16_rows(out, (const uint8_t *)w, xq, xs, n_rows);
 }
 
+/* prepare: the quantizer itself, so matrices of one input share its xq (forward.c) */
 const MatmulKernel matmul_wo_kernel = {
-    matmul_wo_prepare, matmul_wo_rows, 48u, 64u
+    quantize_q8_48, matmul_wo_rows, 48u, 64u
 };
 
 /* w1: W (80, 48) q8 @ x (48,) -> out (80,) */
@@ -478,11 +520,6 @@ void matmul_w1(float *out, const void *w, const float *x, int16_t *xq)
     matvec_q8_80x48_g16(out, (const uint8_t *)w, xq, xs);
 }
 
-/* w1 by blocks of rows: prepare x once, then any rows [r0, r1) of W */
-static float matmul_w1_prepare(int16_t *xq, const float *x)
-{
-    return quantize_q8_48(xq, x);
-}
 
 static void matmul_w1_rows(float *out, const void *w, const float *x, const int16_t *xq, float xs,
                                  uint32_t n_rows)
@@ -491,8 +528,9 @@ static void matmul_w1_rows(float *out, const void *w, const float *x, const int1
     matvec_q8_80x48_g16_rows(out, (const uint8_t *)w, xq, xs, n_rows);
 }
 
+/* prepare: the quantizer itself, so matrices of one input share its xq (forward.c) */
 const MatmulKernel matmul_w1_kernel = {
-    matmul_w1_prepare, matmul_w1_rows, 80u, 64u
+    quantize_q8_48, matmul_w1_rows, 80u, 64u
 };
 
 /* w3: W (80, 48) q8 @ x (48,) -> out (80,) */
@@ -502,11 +540,6 @@ void matmul_w3(float *out, const void *w, const float *x, int16_t *xq)
     matvec_q8_80x48_g16(out, (const uint8_t *)w, xq, xs);
 }
 
-/* w3 by blocks of rows: prepare x once, then any rows [r0, r1) of W */
-static float matmul_w3_prepare(int16_t *xq, const float *x)
-{
-    return quantize_q8_48(xq, x);
-}
 
 static void matmul_w3_rows(float *out, const void *w, const float *x, const int16_t *xq, float xs,
                                  uint32_t n_rows)
@@ -515,8 +548,9 @@ static void matmul_w3_rows(float *out, const void *w, const float *x, const int1
     matvec_q8_80x48_g16_rows(out, (const uint8_t *)w, xq, xs, n_rows);
 }
 
+/* prepare: the quantizer itself, so matrices of one input share its xq (forward.c) */
 const MatmulKernel matmul_w3_kernel = {
-    matmul_w3_prepare, matmul_w3_rows, 80u, 64u
+    quantize_q8_48, matmul_w3_rows, 80u, 64u
 };
 
 /* w2: W (48, 80) q8 @ x (80,) -> out (48,) */
@@ -526,11 +560,6 @@ void matmul_w2(float *out, const void *w, const float *x, int16_t *xq)
     matvec_q8_48x80_g16(out, (const uint8_t *)w, xq, xs);
 }
 
-/* w2 by blocks of rows: prepare x once, then any rows [r0, r1) of W */
-static float matmul_w2_prepare(int16_t *xq, const float *x)
-{
-    return quantize_q8_80(xq, x);
-}
 
 static void matmul_w2_rows(float *out, const void *w, const float *x, const int16_t *xq, float xs,
                                  uint32_t n_rows)
@@ -539,8 +568,9 @@ static void matmul_w2_rows(float *out, const void *w, const float *x, const int1
     matvec_q8_48x80_g16_rows(out, (const uint8_t *)w, xq, xs, n_rows);
 }
 
+/* prepare: the quantizer itself, so matrices of one input share its xq (forward.c) */
 const MatmulKernel matmul_w2_kernel = {
-    matmul_w2_prepare, matmul_w2_rows, 48u, 112u
+    quantize_q8_80, matmul_w2_rows, 48u, 112u
 };
 
 /* output: W (96, 48) q8 @ x (48,) -> out (96,) */
@@ -550,11 +580,6 @@ void matmul_output(float *out, const void *w, const float *x, int16_t *xq)
     matvec_q8_96x48_g16(out, (const uint8_t *)w, xq, xs);
 }
 
-/* output by blocks of rows: prepare x once, then any rows [r0, r1) of W */
-static float matmul_output_prepare(int16_t *xq, const float *x)
-{
-    return quantize_q8_48(xq, x);
-}
 
 static void matmul_output_rows(float *out, const void *w, const float *x, const int16_t *xq, float xs,
                                  uint32_t n_rows)
@@ -563,8 +588,9 @@ static void matmul_output_rows(float *out, const void *w, const float *x, const 
     matvec_q8_96x48_g16_rows(out, (const uint8_t *)w, xq, xs, n_rows);
 }
 
+/* prepare: the quantizer itself, so matrices of one input share its xq (forward.c) */
 const MatmulKernel matmul_output_kernel = {
-    matmul_output_prepare, matmul_output_rows, 96u, 64u
+    quantize_q8_48, matmul_output_rows, 96u, 64u
 };
 
 /* table (vocab, 48) q8, 64-byte rows: out (48,) = q of row `token` * its group's scale */
@@ -627,6 +653,11 @@ void rope_12(float *x, uint32_t n_heads, const float *cos_in, const float *sin_i
     }
 }
 
+#include "exp4.h"
+#if PS2LLM_VU0
+#define softmax softmax_c
+void softmax(float *x, uint32_t n) PS2LLM_KEEP NOINLINE;
+#endif
 /* x (n,) <- exp(x - max x) / sum, n <= 32 (attention scores of one head) */
 void softmax(float *x, uint32_t n)
 {
@@ -642,7 +673,94 @@ void softmax(float *x, uint32_t n)
     for (i = 0; i < n; i++)
         x[i] = x[i] / sum;
 }
+#if PS2LLM_VU0
+#undef softmax
 
+/* The VU0 variant of softmax_c: its max and division loops, and between them
+ * exp4.h's loop, 8 scores a trip, then the last n % 8 from a padded copy (straight
+ * code, switches that fall through: the cost model counts every loop once per
+ * element). n = 0 or x not 16-byte aligned goes to the C twin. */
+void softmax(float *x, uint32_t n)
+{
+    static float tail[8] __attribute__((aligned(16)));
+    float *const end = x + n, *const end8 = x + (n & ~7u);
+    float max = x[0], sum, *p;
+    if (n == 0 || ((uintptr_t)x & 15u) != 0) {
+        softmax_c(x, n);
+        return;
+    }
+    for (p = x + 1; p != end; p++)
+        if (*p > max)
+            max = *p;
+    tail[0] = -1000.0f;
+    tail[1] = -1000.0f;
+    tail[2] = -1000.0f;
+    tail[3] = -1000.0f;
+    tail[4] = -1000.0f;
+    tail[5] = -1000.0f;
+    tail[6] = -1000.0f;
+    tail[7] = -1000.0f;
+    switch (n & 7u) {
+    case 7:
+        tail[6] = end8[6] - max;
+        /* fall through */
+    case 6:
+        tail[5] = end8[5] - max;
+        /* fall through */
+    case 5:
+        tail[4] = end8[4] - max;
+        /* fall through */
+    case 4:
+        tail[3] = end8[3] - max;
+        /* fall through */
+    case 3:
+        tail[2] = end8[2] - max;
+        /* fall through */
+    case 2:
+        tail[1] = end8[1] - max;
+        /* fall through */
+    case 1:
+        tail[0] = end8[0] - max;
+        /* fall through */
+    default:
+        break;
+    }
+    sum = ps2llm_softmax_exp(x, end8, max, tail, n & 7u);
+    switch (n & 7u) {
+    case 7:
+        end8[6] = tail[6];
+        /* fall through */
+    case 6:
+        end8[5] = tail[5];
+        /* fall through */
+    case 5:
+        end8[4] = tail[4];
+        /* fall through */
+    case 4:
+        end8[3] = tail[3];
+        /* fall through */
+    case 3:
+        end8[2] = tail[2];
+        /* fall through */
+    case 2:
+        end8[1] = tail[1];
+        /* fall through */
+    case 1:
+        end8[0] = tail[0];
+        /* fall through */
+    default:
+        break;
+    }
+    for (p = x; p != end; p++)
+        *p = *p / sum;
+}
+#endif
+
+#include "exp4.h"
+#if PS2LLM_VU0
+#define silu_mul_80 silu_mul_80_c
+void silu_mul_80(float *gate, const float *up) PS2LLM_KEEP NOINLINE;
+#endif
 /* gate (80,) <- silu(gate) * up, silu(g) = g * (1 / (1 + exp(min(-g, 80)))) */
 void silu_mul_80(float *gate, const float *up)
 {
@@ -654,6 +772,20 @@ void silu_mul_80(float *gate, const float *up)
         gate[i] = (g * (1.0f / (1.0f + mathf_exp(t)))) * up[i];
     }
 }
+#if PS2LLM_VU0
+#undef silu_mul_80
+
+/* The VU0 variant of silu_mul_80_c, 8 elements a trip; gate or up not 16-byte
+ * aligned go to the C twin. */
+void silu_mul_80(float *gate, const float *up)
+{
+    if ((((uintptr_t)gate | (uintptr_t)up) & 15u) != 0) {
+        silu_mul_80_c(gate, up);
+        return;
+    }
+    ps2llm_silu_mul(gate, up, gate + 80u);
+}
+#endif
 
 /* KV cache, f32: keys (or values) (layers 2, positions 32, 24) as computed. */
 void kv_store_f32(void *cache, uint32_t layer, uint32_t pos, const float *x)

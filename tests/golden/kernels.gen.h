@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "matmul.h"
+
 /* ---- integer activations: x (n,) -> xq (n,) int16 values, returns the vector's scale ---- */
 float quantize_q8_48(int16_t *xq, const float *x);
 float quantize_q8_80(int16_t *xq, const float *x);
@@ -28,17 +30,7 @@ void matmul_w3(float *out, const void *w, const float *x, int16_t *xq);    /* ma
 void matmul_w2(float *out, const void *w, const float *x, int16_t *xq);    /* matvec_q8_48x80_g16 */
 void matmul_output(float *out, const void *w, const float *x, int16_t *xq);    /* matvec_q8_96x48_g16 */
 
-/* ---- the same, by blocks of rows, for matrices streamed from the disc:
- * xs = prepare(xq, x) once per input vector (q8: quantizes x into xq), then
- * rows(out, w, x, xq, xs, n) for each block: w points at the block's first row r0,
- * out at out[r0]; n rows of row_stride bytes. Integer results are the same as in
- * one call, whatever the blocks. ---- */
-typedef struct {
-    float (*prepare)(int16_t *xq, const float *x);
-    void (*rows)(float *out, const void *w, const float *x, const int16_t *xq, float xs, uint32_t n_rows);
-    uint32_t n_rows;
-    uint32_t row_stride;
-} MatmulKernel;
+/* ---- the same, by blocks of rows (matmul.h) ---- */
 
 extern const MatmulKernel matmul_wq_kernel;
 extern const MatmulKernel matmul_wk_kernel;
