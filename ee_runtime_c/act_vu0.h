@@ -25,6 +25,7 @@
 #define PS2LLM_ACT_VU0_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "vu0.h"
 
@@ -102,6 +103,24 @@ static inline void ps2llm_act_round(int16_t *xq, const float *x, const float *c,
         : [x] "+r"(x), [xq] "+r"(xq)
         : [c] "r"(c), [end] "r"(end)
         : "$8", "$9", "$10", "$11", "memory");
+}
+
+/* The quantizer (templates/quantize.c.jinja): xq from x (n a multiple of 8 >= 8; x, xq
+ * 16-byte aligned) with values in +-levels; returns the vector's scale, amax / levels. */
+static inline float ps2llm_act_quantize(int16_t *xq, const float *x, uint32_t n, float levels)
+{
+    float c[4] __attribute__((aligned(16)));
+    const float amax = ps2llm_act_amax(x, n);
+    if (amax == 0.0f) {
+        memset(xq, 0, n * sizeof(int16_t));
+        return 0.0f;
+    }
+    c[0] = levels / amax;
+    c[1] = 0.5f;
+    c[2] = levels;
+    c[3] = 0.0f;
+    ps2llm_act_round(xq, x, c, n);
+    return amax / levels;
 }
 
 #endif

@@ -86,17 +86,9 @@ typedef void AttKernel(float *att, const float *x, const float *kv, const AttRun
  * the delay slot of a branch after it (jr ra), where COP2 words do not belong. */
 #define VU0_NOREORDER ".set push\n\t.set noreorder\n"
 
-/* scores: set vf29.x = scale and vf30 = 1.0 (VU0_SUM_z), load the query head(s) */
-#define ATT_SCORES_KERNEL(name, LOAD_Q, TRIP4, TRIP1)                                        \
-    static void __attribute__((noinline))                                                    \
-    name(float *att, const float *q, const float *k, const AttRun *run)                      \
-    {                                                                                        \
-        float *att1 = att + run->stride, *end;                                               \
-        const float *q1 = q + run->head_dim;                                                 \
-        const uint32_t kvs = run->kv_bytes, n4 = run->n4, rem = run->rem;                    \
-        __asm__ volatile(VU0_NOREORDER LOAD_Q "qmtc2 %[s], $vf29\n\t"                        \
-                         "vaddw.xyzw $vf30, $vf0, $vf0w\n\t" ".set pop"                       \
-                         : : [q0] "r"(q), [q1] "r"(q1), [s] "r"(run->scale) : "memory");     \
+/* a kernel's positions: run->n4 trips of TRIP4 (4 positions, att and att1 advancing by
+ * a quadword), then run->rem of TRIP1 (one position); TRIP4/TRIP1 advance kv */
+#define ATT_TRIPS(TRIP4, TRIP1)                                                              \
         if (n4) {                                                                            \
             end = att + 4u * n4;                                                             \
             __asm__ volatile(VU0_NOREORDER "1:\n\t" TRIP4                                    \
@@ -104,7 +96,7 @@ typedef void AttKernel(float *att, const float *x, const float *kv, const AttRun
                              "bne %[a0], %[end], 1b\n\t"                                     \
                              "addiu %[a1], %[a1], 16\n\t"                                    \
                              ".set pop"                                                      \
-                             : [a0] "+r"(att), [a1] "+r"(att1), [k] "+r"(k)                  \
+                             : [a0] "+r"(att), [a1] "+r"(att1), [kv] "+r"(kv)                \
                              : [end] "r"(end), [kvs] "r"(kvs)                                \
                              : "$8", "$9", "memory");                                        \
         }                                                                                    \
@@ -115,10 +107,23 @@ typedef void AttKernel(float *att, const float *x, const float *kv, const AttRun
                              "bne %[a0], %[end], 2b\n\t"                                     \
                              "addiu %[a1], %[a1], 4\n\t"                                     \
                              ".set pop"                                                      \
-                             : [a0] "+r"(att), [a1] "+r"(att1), [k] "+r"(k)                  \
+                             : [a0] "+r"(att), [a1] "+r"(att1), [kv] "+r"(kv)                \
                              : [end] "r"(end), [kvs] "r"(kvs)                                \
                              : "$8", "$9", "memory");                                        \
-        }                                                                                    \
+        }
+
+/* scores: set vf29.x = scale and vf30 = 1.0 (VU0_SUM_z), load the query head(s) */
+#define ATT_SCORES_KERNEL(name, LOAD_Q, TRIP4, TRIP1)                                        \
+    static void __attribute__((noinline))                                                    \
+    name(float *att, const float *q, const float *kv, const AttRun *run)                     \
+    {                                                                                        \
+        float *att1 = att + run->stride, *end;                                               \
+        const float *q1 = q + run->head_dim;                                                 \
+        const uint32_t kvs = run->kv_bytes, n4 = run->n4, rem = run->rem;                    \
+        __asm__ volatile(VU0_NOREORDER LOAD_Q "qmtc2 %[s], $vf29\n\t"                        \
+                         "vaddw.xyzw $vf30, $vf0, $vf0w\n\t" ".set pop"                       \
+                         : : [q0] "r"(q), [q1] "r"(q1), [s] "r"(run->scale) : "memory");     \
+        ATT_TRIPS(TRIP4, TRIP1)                                                              \
     }
 
 /* one position of a pair, its scores into lane L of vf27, vf28 */
@@ -127,11 +132,11 @@ typedef void AttKernel(float *att, const float *x, const float *kv, const AttRun
     VU0_ACC0 VU0_REP(PM1, VU0_DOT_H0, _) VU0_DOT_H0_LAST(PM1)                                \
     VU0_ACC0 VU0_REP(PM1, VU0_DOT_H1, _) VU0_DOT_H1_LAST(PM1)                                \
     VU0_SUM(L, "$vf27", "$vf25") VU0_SUM(L, "$vf28", "$vf26")                                \
-    "addu %[k], %[k], %[kvs]\n\t"
+    "addu %[kv], %[kv], %[kvs]\n\t"
 #define ATT_POS1(P, PM1, L)                                                                  \
     VU0_ACC0 VU0_REP(PM1, VU0_DOT1, _) VU0_DOT1_LAST(PM1)                                    \
     VU0_SUM(L, "$vf27", "$vf25")                                                             \
-    "addu %[k], %[k], %[kvs]\n\t"
+    "addu %[kv], %[kv], %[kvs]\n\t"
 /* a lone position's dot product in lane x of vf25 (vf26), times the scale, out */
 #define ATT_LONE_SCORE(d, gpr, a)                                                            \
     "vaddy.x " d ", " d ", " d "y\n\t" "vaddz.x " d ", " d ", " d "z\n\t"                    \
@@ -149,7 +154,7 @@ typedef void AttKernel(float *att, const float *x, const float *kv, const AttRun
                       VU0_REP(P, VU0_LQ_K, _)                                                \
                       VU0_ACC0 VU0_REP(PM1, VU0_DOT_H0, _) VU0_DOT_H0_LAST(PM1)              \
                       VU0_ACC0 VU0_REP(PM1, VU0_DOT_H1, _) VU0_DOT_H1_LAST(PM1)              \
-                      "addu %[k], %[k], %[kvs]\n\t"                                          \
+                      "addu %[kv], %[kv], %[kvs]\n\t"                                          \
                       ATT_LONE_SCORE("$vf25", "$8", "a0") ATT_LONE_SCORE("$vf26", "$9", "a1"))
 #define ATT_SCORES_ONE(HD, P, PM1)                                                           \
     ATT_SCORES_KERNEL(att_scores_vu0_1x##HD, VU0_REP(P, VU0_LQ_H0, "q0"),                    \
@@ -157,45 +162,24 @@ typedef void AttKernel(float *att, const float *x, const float *kv, const AttRun
                       ATT_POS1(P, PM1, z) ATT_POS1(P, PM1, w)                                \
                       "vmulx.xyzw $vf27, $vf27, $vf29x\n\t" "sqc2 $vf27, 0(%[a0])\n\t",      \
                       VU0_ACC0 VU0_REP(PM1, VU0_DOT1, _) VU0_DOT1_LAST(PM1)                  \
-                      "addu %[k], %[k], %[kvs]\n\t" ATT_LONE_SCORE("$vf25", "$8", "a0"))
+                      "addu %[kv], %[kv], %[kvs]\n\t" ATT_LONE_SCORE("$vf25", "$8", "a0"))
 
 /* values: load the output head(s), the loops, store them back */
 #define ATT_VALUES_KERNEL(name, LOAD_O, TRIP4, TRIP1, STORE_O)                               \
     static void __attribute__((noinline))                                                    \
-    name(float *att, const float *o, const float *v, const AttRun *run)                      \
+    name(float *att, const float *o, const float *kv, const AttRun *run)                     \
     {                                                                                        \
         float *att1 = att + run->stride, *end;                                               \
         const float *o1 = o + run->head_dim;                                                 \
         const uint32_t kvs = run->kv_bytes, n4 = run->n4, rem = run->rem;                    \
         __asm__ volatile(VU0_NOREORDER LOAD_O ".set pop"                                     \
                          : : [o0] "r"(o), [o1] "r"(o1) : "memory");                          \
-        if (n4) {                                                                            \
-            end = att + 4u * n4;                                                             \
-            __asm__ volatile(VU0_NOREORDER "1:\n\t" TRIP4                                    \
-                             "addiu %[a0], %[a0], 16\n\t"                                    \
-                             "bne %[a0], %[end], 1b\n\t"                                     \
-                             "addiu %[a1], %[a1], 16\n\t"                                    \
-                             ".set pop"                                                      \
-                             : [a0] "+r"(att), [a1] "+r"(att1), [v] "+r"(v)                  \
-                             : [end] "r"(end), [kvs] "r"(kvs)                                \
-                             : "memory");                                                    \
-        }                                                                                    \
-        if (rem) {                                                                           \
-            end = att + rem;                                                                 \
-            __asm__ volatile(VU0_NOREORDER "2:\n\t" TRIP1                                    \
-                             "addiu %[a0], %[a0], 4\n\t"                                     \
-                             "bne %[a0], %[end], 2b\n\t"                                     \
-                             "addiu %[a1], %[a1], 4\n\t"                                     \
-                             ".set pop"                                                      \
-                             : [a0] "+r"(att), [a1] "+r"(att1), [v] "+r"(v)                  \
-                             : [end] "r"(end), [kvs] "r"(kvs)                                \
-                             : "$8", "$9", "memory");                                        \
-        }                                                                                    \
+        ATT_TRIPS(TRIP4, TRIP1)                                                              \
         __asm__ volatile(VU0_NOREORDER STORE_O ".set pop"                                    \
                          : : [o0] "r"(o), [o1] "r"(o1) : "memory");                          \
     }
 
-#define ATT_VPOS(P, AXPY, L) VU0_REP(P, AXPY, L) "addu %[v], %[v], %[kvs]\n\t"
+#define ATT_VPOS(P, AXPY, L) VU0_REP(P, AXPY, L) "addu %[kv], %[kv], %[kvs]\n\t"
 #define ATT_VALUES_PAIR(HD, P)                                                               \
     ATT_VALUES_KERNEL(att_values_vu0_2x##HD,                                                 \
                       VU0_REP(P, VU0_LQ_H0, "o0") VU0_REP(P, VU0_LQ_H1, "o1"),               \

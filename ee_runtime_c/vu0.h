@@ -178,15 +178,15 @@ static inline void vu0_axpy(float *o, float a, const float *v, uint32_t n)
  * ACC: fd = ACC + fs * ft, the same two roundings as vmadda. */
 #define VU0_ACC0 "vsuba.xyzw $ACC, $vf0, $vf0\n\t"
 #define VU0_MADDA(q, k) "vmadda.xyzw $ACC, " q ", " k "\n\t"
-#define VU0_LQ_K(p, _) VU0_LQ(VU0_KA_##p, VU0_KB_##p, p, "k")
+#define VU0_LQ_K(p, _) VU0_LQ(VU0_KA_##p, VU0_KB_##p, p, "kv")
 #define VU0_DOT_H0(p, _) VU0_MADDA(VU0_A_##p, VU0_KA_##p) VU0_MADDA(VU0_B_##p, VU0_KB_##p)
 #define VU0_DOT_H1(p, _) VU0_MADDA(VU0_C_##p, VU0_KA_##p) VU0_MADDA(VU0_D_##p, VU0_KB_##p)
 #define VU0_DOT_H0_LAST(p) VU0_MADDA(VU0_A_##p, VU0_KA_##p) "vmadd.xyzw $vf25, " VU0_B_##p ", " VU0_KB_##p "\n\t"
 #define VU0_DOT_H1_LAST(p) VU0_MADDA(VU0_C_##p, VU0_KA_##p) "vmadd.xyzw $vf26, " VU0_D_##p ", " VU0_KB_##p "\n\t"
 /* one head, the key streamed */
-#define VU0_DOT1(p, _) VU0_LQ("$vf17", "$vf18", p, "k") VU0_MADDA(VU0_A_##p, "$vf17") VU0_MADDA(VU0_B_##p, "$vf18")
+#define VU0_DOT1(p, _) VU0_LQ("$vf17", "$vf18", p, "kv") VU0_MADDA(VU0_A_##p, "$vf17") VU0_MADDA(VU0_B_##p, "$vf18")
 #define VU0_DOT1_LAST(p) \
-    VU0_LQ("$vf17", "$vf18", p, "k") VU0_MADDA(VU0_A_##p, "$vf17") "vmadd.xyzw $vf25, " VU0_B_##p ", $vf18\n\t"
+    VU0_LQ("$vf17", "$vf18", p, "kv") VU0_MADDA(VU0_A_##p, "$vf17") "vmadd.xyzw $vf25, " VU0_B_##p ", $vf18\n\t"
 
 /* The lanes of a dot product d into lane L of s as ((x + y) + z) + w: lanes x and y
  * start from d's own lane (d.y + d.x is x + y: IEEE addition commutes); lanes z and w
@@ -203,12 +203,12 @@ static inline void vu0_axpy(float *o, float a, const float *v, uint32_t n)
 
 /* Values: o += a * v, the product rounded, then the sum (vu0_axpy's operations),
  * a = lane L of vf29 (first head), vf30 (second head). */
-#define VU0_AXPY2(p, L) VU0_LQ("$vf17", "$vf18", p, "v") \
+#define VU0_AXPY2(p, L) VU0_LQ("$vf17", "$vf18", p, "kv") \
     "vmul" #L ".xyzw $vf19, $vf17, $vf29" #L "\n\t" "vmul" #L ".xyzw $vf20, $vf18, $vf29" #L "\n\t" \
     "vmul" #L ".xyzw $vf17, $vf17, $vf30" #L "\n\t" "vmul" #L ".xyzw $vf18, $vf18, $vf30" #L "\n\t" \
     "vadd.xyzw " VU0_A_##p ", " VU0_A_##p ", $vf19\n\t" "vadd.xyzw " VU0_B_##p ", " VU0_B_##p ", $vf20\n\t" \
     "vadd.xyzw " VU0_C_##p ", " VU0_C_##p ", $vf17\n\t" "vadd.xyzw " VU0_D_##p ", " VU0_D_##p ", $vf18\n\t"
-#define VU0_AXPY1(p, L) VU0_LQ("$vf17", "$vf18", p, "v") \
+#define VU0_AXPY1(p, L) VU0_LQ("$vf17", "$vf18", p, "kv") \
     "vmul" #L ".xyzw $vf17, $vf17, $vf29" #L "\n\t" "vmul" #L ".xyzw $vf18, $vf18, $vf29" #L "\n\t" \
     "vadd.xyzw " VU0_A_##p ", " VU0_A_##p ", $vf17\n\t" "vadd.xyzw " VU0_B_##p ", " VU0_B_##p ", $vf18\n\t"
 #endif

@@ -63,21 +63,9 @@ float quantize_q8_48(int16_t *xq, const float *x)
  * to the C twin. */
 float quantize_q8_48(int16_t *xq, const float *x)
 {
-    float c[4] __attribute__((aligned(16)));
-    float amax;
     if (((uintptr_t)x | (uintptr_t)xq) & 15u)
         return quantize_q8_48_c(xq, x);
-    amax = ps2llm_act_amax(x, 48u);
-    if (amax == 0.0f) {
-        memset(xq, 0, 48u * sizeof(int16_t));
-        return 0.0f;
-    }
-    c[0] = 4095.0f / amax;
-    c[1] = 0.5f;
-    c[2] = 4095.0f;
-    c[3] = 0.0f;
-    ps2llm_act_round(xq, x, c, 48u);
-    return amax / 4095.0f;
+    return ps2llm_act_quantize(xq, x, 48u, 4095.0f);
 }
 #endif
 
@@ -120,21 +108,9 @@ float quantize_q8_80(int16_t *xq, const float *x)
  * to the C twin. */
 float quantize_q8_80(int16_t *xq, const float *x)
 {
-    float c[4] __attribute__((aligned(16)));
-    float amax;
     if (((uintptr_t)x | (uintptr_t)xq) & 15u)
         return quantize_q8_80_c(xq, x);
-    amax = ps2llm_act_amax(x, 80u);
-    if (amax == 0.0f) {
-        memset(xq, 0, 80u * sizeof(int16_t));
-        return 0.0f;
-    }
-    c[0] = 4095.0f / amax;
-    c[1] = 0.5f;
-    c[2] = 4095.0f;
-    c[3] = 0.0f;
-    ps2llm_act_round(xq, x, c, 80u);
-    return amax / 4095.0f;
+    return ps2llm_act_quantize(xq, x, 80u, 4095.0f);
 }
 #endif
 
