@@ -9,7 +9,8 @@
 
 void stage(const void *src, uint32_t stride, uint32_t n_items, StagedFn fn, void *ctx)
 {
-    const uint32_t chunk = stride <= HALF ? HALF / stride : 0u;   /* items a chunk */
+    const uint32_t fit = stride <= HALF ? HALF / stride : 0u;
+    const uint32_t chunk = fit >= 4u ? fit & ~3u : fit;       /* items a chunk */
     const uint8_t *from = (const uint8_t *)src;
     uint8_t *half[2];
     uint32_t i = 0, n, b = 0;

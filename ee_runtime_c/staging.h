@@ -10,8 +10,11 @@
 typedef void (*StagedFn)(void *ctx, const void *items, uint32_t first, uint32_t n);
 
 /* fn over n_items items of `stride` bytes at src, by chunks of whole items staged
- * through the scratchpad, in order; items that do not fit half the scratchpad, or are
- * not 16-byte aligned, are handed over in place, in one call. */
+ * through the scratchpad, in order: as many as fit half of it, rounded down to a
+ * multiple of 4 where 4 fit (so a chunk's first item is a multiple of 4, which keeps
+ * attention's rows of 4-byte scores 16-byte aligned at every chunk). Items that do not
+ * fit half the scratchpad, or are not 16-byte aligned, are handed over in place, in
+ * one call. */
 void stage(const void *src, uint32_t stride, uint32_t n_items, StagedFn fn, void *ctx);
 
 /* k->rows(out, w, x, xq, xs, n_rows) by staged chunks of rows: the same integers and

@@ -42,6 +42,7 @@ LINE = 64                      # D-cache line
 # them even at a fraction of that peak; only each call's first chunk waits.
 SCRATCH_HALF = 8192            # bytes a chunk at most: half of hal.h's HAL_SCRATCH_BYTES
 DMA_BYTES_PER_CYCLE = 8.0
+
 DCACHE_SETS = 64               # ee_dcache_writeback_all's trips (sdk/kernel/kernel.c)
 CALL_COST_SMALL = 20           # memcpy/memset of a few bytes (the fast path of sdk/libc)
 ATT_INSN_PER_MAC = 7           # attention without an ELF: f32 multiply-adds (lwc1 x2,
@@ -55,6 +56,13 @@ ATT_PAIR_MAX = 32              # attention.c: head_dim of its widest pair kernel
 ATT_ONE_MAX = 64               # of its widest one-head kernel (wider: att_*_vu0_stream)
 RESIDUAL_INSN = 6              # x[i] += y[i]: lwc1 x2, add.s, swc1, addiu, branch
 SAMPLER_INSN_PER_TOKEN = 6     # greedy argmax over the vocab (sampler.c): estimate
+
+
+def staging_chunk(stride: int) -> int:
+    """Items of `stride` bytes a chunk, as staging.c's stage takes them: as many as fit
+    half the scratchpad, rounded down to a multiple of 4 where 4 fit."""
+    fit = SCRATCH_HALF // stride
+    return fit & ~3 if fit >= 4 else fit
 
 
 # ----------------------------------------------------------------------------- the ELF
@@ -358,7 +366,7 @@ class Stage:
     tensor: str | None         # the weight tensor it reads, if any
     instructions: float
     memory_bytes: float        # weights + KV read from RAM (each line misses the D-cache)
-    staged_bytes: float = 0.0  # weights DMA'd into the scratchpad while the kernel runs
+    staged_bytes: float = 0.0  # weights or KV cache DMA'd into the scratchpad as the kernel runs
     first_chunk: float = 0.0   # bytes of the first chunk, whose fill nothing hides
 
     def seconds(self, cpi: float = CPI) -> float:
@@ -421,7 +429,7 @@ class ComputeModel:
         (as staging.c decides)."""
         if "stage" not in self.funcs or stride > SCRATCH_HALF or stride % 16:
             return None
-        chunk = SCRATCH_HALF // stride
+        chunk = staging_chunk(stride)
         chunks = math.ceil(items / chunk)
         ins = loop_count(self.funcs, "stage", chunks).per_call      # the chunk loop, fills, waits
         if callback in self.funcs:
@@ -455,7 +463,7 @@ class ComputeModel:
         if kv_quant != "f32":
             size = ATT_BLOCK
         elif "stage" in self.funcs and self.kv_staging(n, kv_quant) is not None:
-            size = SCRATCH_HALF // (4 * cfg.kv_dim)
+            size = staging_chunk(4 * cfg.kv_dim)
         else:
             size = n
         blocks = [min(size, n - t) for t in range(0, n, size)]

@@ -32,12 +32,13 @@ def driver(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("stride,n_rows,offset,mode", [
-    (272, 4096, 0, "staged"),       # q8 rows of 256 columns: 30 a chunk, a partial last chunk
-    (272, 30, 0, "staged"),         # exactly one chunk
-    (272, 31, 0, "staged"),         # one more row than a chunk
+    (272, 4096, 0, "staged"),       # q8 rows of 256 columns: 28 a chunk, a partial last chunk
+    (272, 28, 0, "staged"),         # exactly one chunk
+    (272, 29, 0, "staged"),         # one more row than a chunk
     (272, 1, 0, "staged"),
     (80, 333, 0, "staged"),
-    (1552, 9, 0, "staged"),         # SmolLM2 q8 rows: 5 a chunk
+    (1552, 9, 0, "staged"),         # SmolLM2 q8 rows: 5 a chunk (4 after rounding)
+    (768, 41, 0, "staged"),         # SmolLM2's f32 KV positions: 10 fit, 8 a chunk
     (HALF, 5, 0, "staged"),         # one row fills a half
     (HALF + 16, 3, 0, "in-place"),  # a row larger than a half
     (20, 50, 0, "in-place"),        # rows not 16-byte multiples
@@ -51,7 +52,7 @@ def test_staged_rows_equal_rows_in_place(driver, stride, n_rows, offset, mode):
     kind, calls = done.stdout.split()
     assert kind == mode
     if mode == "staged":
-        assert int(calls) == math.ceil(n_rows / (HALF // stride))
+        assert int(calls) == math.ceil(n_rows / cost.staging_chunk(stride))
 
 
 def test_cost_model_knows_the_scratchpad_size():
