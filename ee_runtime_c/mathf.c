@@ -47,10 +47,10 @@ void mathf_sincos(float x, float *sin_out, float *cos_out)
     int32_t k = round_to_int(x * TWO_OVER_PI);
     float r = ((x - (float)k * PIO2_1) - (float)k * PIO2_2) - (float)k * PIO2_3;
     float r2 = r * r;
-    float s = r + r * r2 * (-1.0f / 6 + r2 * (1.0f / 120 + r2 * (-1.0f / 5040
-              + r2 * (1.0f / 362880))));
-    float c = 1.0f + r2 * (-1.0f / 2 + r2 * (1.0f / 24 + r2 * (-1.0f / 720
-              + r2 * (1.0f / 40320 + r2 * (-1.0f / 3628800)))));
+    float s = r + r * r2 * (-MATHF_INV6 + r2 * (MATHF_INV120 + r2 * (-MATHF_INV5040
+              + r2 * MATHF_INV362880)));
+    float c = 1.0f + r2 * (-MATHF_INV2 + r2 * (MATHF_INV24 + r2 * (-MATHF_INV720
+              + r2 * (MATHF_INV40320 + r2 * -MATHF_INV3628800))));
     switch ((uint32_t)k & 3u) {
     case 0: *sin_out = s; *cos_out = c; break;
     case 1: *sin_out = c; *cos_out = -s; break;

@@ -10,10 +10,11 @@ float mathf_exp(float x);
 
 /* mathf_exp's constants, shared with its 4-lane VU0 form (exp4.h): log2(e), ln 2
  * split so that k * MATHF_LN2_HI is exact (12 significant bits), and the Taylor
- * coefficients 1/n rounded to nearest, written out: GCC folds 1.0f / n toward zero
- * for -march=r5900 (mipsel-linux-gnu-gcc 12.2: 0x39500d00 for 1.0f / 5040, where
- * x86 and model/mathf.py have 0x39500d01), so the EE's polynomial differed from the
- * host's in the last bit of 1/6, 1/24, 1/120, 1/720 and 1/5040. */
+ * coefficients 1/n rounded to nearest, written out (mathf_sincos's too): GCC folds
+ * 1.0f / n toward zero for -march=r5900 (mipsel-linux-gnu-gcc 12.2: 0x39500d00 for
+ * 1.0f / 5040, where x86 and model/mathf.py have 0x39500d01), so the EE's
+ * polynomials differed from the host's in the last bit of 1/6, 1/24, 1/120, 1/720,
+ * 1/5040, 1/40320 and 1/3628800. */
 #define MATHF_LOG2E 0x1.715476p+0f
 #define MATHF_LN2_HI 0x1.62ep-1f
 #define MATHF_LN2_LO 0x1.0bfbe8p-15f
@@ -23,6 +24,9 @@ float mathf_exp(float x);
 #define MATHF_INV120 0x1.111112p-7f
 #define MATHF_INV720 0x1.6c16c2p-10f
 #define MATHF_INV5040 0x1.a01a02p-13f
+#define MATHF_INV40320 0x1.a01a02p-16f
+#define MATHF_INV362880 0x1.71de3ap-19f
+#define MATHF_INV3628800 0x1.27e4fcp-22f
 
 /* sin and cos of x for |x| < 2^13 * pi/2 (positions times rotary frequencies). */
 void mathf_sincos(float x, float *sin_out, float *cos_out);

@@ -76,6 +76,13 @@ void exp_c(float *x, uint32_t n)
     for (i = 0; i < n; i++)
         x[i] = mathf_exp(x[i]);
 }
+
+void sincos_c(float *x, uint32_t n)       /* x[i] <- sin x[i], x[n + i] <- cos x[i] */
+{
+    uint32_t i;
+    for (i = 0; i < n; i++)
+        mathf_sincos(x[i], &x[i], &x[n + i]);
+}
 """
 
 
@@ -125,7 +132,7 @@ class Image:
     rest of .text left as zeros, so that other kernels' R5900 words need no model
     here) and every other allocated section at its address."""
 
-    USED = ("softmax", "softmax_c", "mathf_exp", "exp_vu0", "exp_c")
+    USED = ("softmax", "softmax_c", "mathf_exp", "exp_vu0", "exp_c", "mathf_sincos", "sincos_c")
 
     def __init__(self, elf: Path, silu_symbol: str = "", used: tuple[str, ...] = USED):
         with open(elf, "rb") as f:
@@ -214,6 +221,22 @@ def test_exp_bit_exact(build):
     assert_bits_equal(mathf.exp(x), c_host, "model/mathf.py vs mathf_exp")
     assert np.all(vu0[x < -87] == 0) and not np.any(np.signbit(vu0))
     assert steps < 14 * len(x)                 # 8 floats a trip of ~85 instructions
+
+
+def test_sincos_on_the_ee_equals_host(build):
+    """mathf_sincos compiled for the EE (run on unicorn's FPU, with the R5900's
+    truncating cvt.w.s) gives model/mathf.py's bits, as the host's does (test_kernels):
+    its coefficients are written out, not folded by the EE compiler (mathf.h)."""
+    _, elf, _ = build
+    img = Image(elf)
+    rng = np.random.default_rng(11)
+    x = np.concatenate([np.arange(0, 8192, 7, dtype=F32) * F32(0.7),      # rope-like angles
+                        rng.uniform(-10, 10, 500).astype(F32), np.array([0, -0.0, 1e-20], F32)])
+    out, _ = img.run("sincos_c", [(X_ADDR, np.concatenate([x, np.zeros_like(x)]))],
+                     [X_ADDR, len(x)], (X_ADDR, 2 * len(x)))
+    want_sin, want_cos = mathf.sincos(x)
+    assert_bits_equal(out[:len(x)], want_sin, "sin on the EE vs model/mathf.py")
+    assert_bits_equal(out[len(x):], want_cos, "cos on the EE vs model/mathf.py")
 
 
 def softmax_inputs(n: int, rng: np.random.Generator) -> list[np.ndarray]:
