@@ -507,10 +507,19 @@ class ComputeModel:
                          "ffn_norm", "w1", "w3", "silu", "w2"):
                 name = p + role
                 if role in ("attention_norm", "ffn_norm"):
-                    ins = self._count(rf"rmsnorm_{cfg.dim}", cfg.dim, fallback=10 * cfg.dim)
+                    # the sum of squares a C loop (1 load an element), the scaling VU0
+                    # (norm_rope_vu0.h: 4 lqc2 a trip of 8) or C (2 loads); or the C twin
+                    norm = f"rmsnorm_{cfg.dim}"
+                    norm += "_c" if self.kernels == "c" and norm + "_c" in self.funcs else ""
+                    ins = self._count(norm, cfg.dim, loads=2, fallback=10 * cfg.dim)
                     out.append(Stage(name, name, ins, 4 * cfg.dim))
                 elif role == "rope":
-                    ins = sum(self._count(rf"rope_{cfg.head_dim}", h * half, h, fallback=10 * h * half)
+                    # VU0 (norm_rope_vu0.h: 4 lqc2 a quadword of 4 pairs, 4 loads a pair)
+                    # or the C twin (its 8 loads a pair: a trip a pair, loads=0)
+                    rope = f"rope_{cfg.head_dim}"
+                    rope += "_c" if self.kernels == "c" and rope + "_c" in self.funcs else ""
+                    loads = 4 if rope + "_c" in self.funcs else 0
+                    ins = sum(self._count(rope, h * half, h, loads=loads, fallback=10 * h * half)
                               for h in (cfg.n_heads, cfg.n_kv_heads))
                     out.append(Stage(name, None, ins, 0))
                 elif role == "attention":
@@ -542,8 +551,10 @@ class ComputeModel:
                     if role in ("wo", "w2"):
                         ins += RESIDUAL_INSN * cfg.dim
                     out.append(self._matvec_stage(name, name, ins, tp))
-        out.append(Stage("norm", "norm", self._count(rf"rmsnorm_{cfg.dim}", cfg.dim,
-                                                     fallback=10 * cfg.dim), 4 * cfg.dim))
+        norm = f"rmsnorm_{cfg.dim}"
+        norm += "_c" if self.kernels == "c" and norm + "_c" in self.funcs else ""
+        out.append(Stage("norm", "norm", self._count(norm, cfg.dim, loads=2, fallback=10 * cfg.dim),
+                         4 * cfg.dim))
         wname = "tok_embeddings" if cfg.tie_embeddings else "output"
         tp = t[wname]
         out.append(self._matvec_stage("output", wname, self.matvec(tp.quant, cfg.vocab_size, cfg.dim), tp))

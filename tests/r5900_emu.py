@@ -147,6 +147,7 @@ class R5900:
         self.fused_madd = False     # a deliberately wrong VU0 model, for the tests' self-check
         self.ignore_dest = False    # another: every lane written, whatever the dest field says
         self.ftoi_round = False     # another: vftoi0 rounding to nearest instead of truncating
+        self.mul_toward_zero = False   # another: vmul products rounded toward zero, not to nearest
         self.q: int | None = None   # VU0's Q register (vdiv), and whether vwaitq has waited for it
         self.q_ready = False
         self.executed: dict[str, int] = {}
@@ -325,6 +326,8 @@ class R5900:
                     r = a - b
                 elif op == "mul":
                     r = a * b
+                    if self.mul_toward_zero and abs(np.float64(r)) > abs(np.float64(a) * np.float64(b)):
+                        r = np.nextafter(r, np.float32(0))     # the exact product is a double
                 elif self.fused_madd:
                     r = np.float32(np.float64(_f32(self.acc[j], "ACC")) + np.float64(a) * np.float64(b))
                 else:                             # the product rounded, then the sum

@@ -583,6 +583,11 @@ void embed_q8_48_g16(float *out, const void *table, uint32_t token)
     }
 }
 
+#include "norm_rope_vu0.h"
+#if PS2LLM_VU0
+#define rmsnorm_48 rmsnorm_48_c
+void rmsnorm_48(float *out, const float *x, const float *w) PS2LLM_KEEP NOINLINE;
+#endif
 /* out (48,) = (x * (1 / sqrt(mean(x * x) + eps))) * w, eps = 9.999999747378752e-06 */
 void rmsnorm_48(float *out, const float *x, const float *w)
 {
@@ -594,6 +599,25 @@ void rmsnorm_48(float *out, const float *x, const float *w)
     for (i = 0; i < 48u; i++)
         out[i] = (x[i] * inv) * w[i];
 }
+#if PS2LLM_VU0
+#undef rmsnorm_48
+
+/* The VU0 variant of rmsnorm_48_c: its sum of squares and inv, then the scaling
+ * on VU0 (norm_rope_vu0.h); out, x or w not 16-byte aligned go to the C twin. */
+void rmsnorm_48(float *out, const float *x, const float *w)
+{
+    float ss = 0.0f, inv;
+    uint32_t i;
+    if ((((uintptr_t)out | (uintptr_t)x | (uintptr_t)w) & 15u) != 0) {
+        rmsnorm_48_c(out, x, w);
+        return;
+    }
+    for (i = 0; i < 48u; i++)
+        ss += x[i] * x[i];
+    inv = 1.0f / mathf_sqrt(ss / 48.0f + 0x1.4f8b58p-17f);
+    ps2llm_rmsnorm_scale(out, x, w, inv, 48u);
+}
+#endif
 
 /* inv_freq[i] = 1 / theta^(f32(2i) / 12), theta = 10000.0: model/reference.py's rope_inv_freq */
 static const float rope_inv_freq_12[6] = {
