@@ -82,15 +82,18 @@ def compiled(request, tmp_path_factory):
 
 
 def link_kernels(obj: Path) -> Path:
-    """kernels.o linked at TEXT with a byte-loop memcpy (the f32 scales' loads call
-    it: -ffreestanding), so that a kernel's calls reach their callees; other symbols
-    the runtime would give are left unresolved and must not be called."""
-    elf, memcpy = obj.with_suffix(".elf"), obj.parent / "memcpy.c"
-    memcpy.write_text("void *memcpy(void *d, const void *s, unsigned n)\n"
-                      "{ char *o = d; const char *i = s; while (n--) *o++ = *i++; return d; }\n")
+    """kernels.o linked at TEXT with byte-loop memcpy and memset (the f32 scales' loads
+    and a zero vector's quantizer call them: -ffreestanding), so that a kernel's calls
+    reach their callees; other symbols the runtime would give are left unresolved and
+    must not be called."""
+    elf, stubs = obj.with_suffix(".elf"), obj.parent / "stubs.c"
+    stubs.write_text("void *memcpy(void *d, const void *s, unsigned n)\n"
+                     "{ char *o = d; const char *i = s; while (n--) *o++ = *i++; return d; }\n"
+                     "void *memset(void *d, int c, unsigned n)\n"
+                     "{ char *o = d; while (n--) *o++ = (char)c; return d; }\n")
     subprocess.run([EE_CC, *ee_gcc.compiler_flags(EE_CC), *ee_gcc.C_FLAGS, "-static", f"-Wl,-Ttext={TEXT:#x}",
                     "-Wl,--unresolved-symbols=ignore-all", "-Wl,--build-id=none", "-Wl,-e,0",
-                    str(obj), str(memcpy), "-o", str(elf)], check=True)
+                    str(obj), str(stubs), "-o", str(elf)], check=True)
     return elf
 
 

@@ -5,7 +5,6 @@ vftoi0, psraw, pxor, psubw, ppach), bit for bit against its C twin on unicorn an
 model/quant.py's quantize_activation. What only a PS2 confirms: docs/KERNELS.md."""
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,12 +24,11 @@ from r5900_emu import FPR  # noqa: E402
 from site_tools import ee_gcc  # noqa: E402
 from test_kernels import rng_for  # noqa: E402
 from test_exp_vu0 import Image  # noqa: E402
-from test_mmi import compile_kernels  # noqa: E402
+from test_mmi import compile_kernels, link_kernels  # noqa: E402
 
 F32 = np.float32
 EE_CC = ee_gcc.find_compiler()
 pytestmark = pytest.mark.skipif(EE_CC is None, reason="no EE compiler")
-TEXT = 0x00100000
 X_ADDR, XQ_ADDR, STACK = 0x0400000, 0x0500000, 0x02F0000
 # quantizer widths: dim and hidden of ps2-stories (256, 768, 1024) and SmolLM2 (576, 1536)
 CFG = ModelConfig(dim=256, hidden_dim=1024, n_layers=1, n_heads=8, n_kv_heads=4,
@@ -41,15 +39,7 @@ WIDTHS = (256, 1024)
 @pytest.fixture(scope="module")
 def elf(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("quantize_vu0")
-    obj = compile_kernels(spec_from_policy("quantize-vu0", "test", CFG, QuantType.Q8), out)
-    stubs = out / "stubs.c"      # -ffreestanding: the zero vector's memset
-    stubs.write_text("void *memset(void *d, int c, unsigned n)\n"
-                     "{ char *o = d; while (n--) *o++ = (char)c; return d; }\n")
-    linked = out / "kernels.elf"
-    subprocess.run([EE_CC, *ee_gcc.compiler_flags(EE_CC), *ee_gcc.C_FLAGS, "-static", f"-Wl,-Ttext={TEXT:#x}",
-                    "-Wl,--unresolved-symbols=ignore-all", "-Wl,--build-id=none", "-Wl,-e,0",
-                    str(obj), str(stubs), "-o", str(linked)], check=True)
-    return linked
+    return link_kernels(compile_kernels(spec_from_policy("quantize-vu0", "test", CFG, QuantType.Q8), out))
 
 
 def run(elf: Path, symbol: str, x: np.ndarray, offset: int = 0,

@@ -5,7 +5,6 @@ vmul, vmulx, vadd, vsub), bit for bit against their C twins on unicorn and
 model/reference.py's rmsnorm and rope. What only a PS2 confirms: docs/KERNELS.md."""
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -27,12 +26,11 @@ from model.quant import QuantType  # noqa: E402
 from model.reference import rmsnorm, rope, rope_tables  # noqa: E402
 from site_tools import ee_gcc  # noqa: E402
 from test_exp_vu0 import Image, assert_bits_equal, bits  # noqa: E402
-from test_mmi import compile_kernels  # noqa: E402
+from test_mmi import compile_kernels, link_kernels  # noqa: E402
 
 F32 = np.float32
 EE_CC = ee_gcc.find_compiler()
 pytestmark = pytest.mark.skipif(EE_CC is None, reason="no EE compiler")
-TEXT = 0x00100000
 OUT_ADDR, X_ADDR, W_ADDR, COS_ADDR, SIN_ADDR = 0x0400000, 0x0500000, 0x0600000, 0x0700000, 0x0710000
 CONTEXT = 512
 
@@ -55,15 +53,8 @@ def build(request, tmp_path_factory):
     """(the config, kernels.gen.c compiled for the EE and linked at 0x100000)."""
     cfg = config(request.param)
     out = tmp_path_factory.mktemp(f"norm_rope_{request.param}")
-    obj = compile_kernels(spec_from_policy(f"norm-rope-{request.param}", "test", cfg, QuantType.Q8,
-                                           context=CONTEXT), out)
-    stubs = out / "stubs.c"      # memset (mathf_sincos, which no test runs, stays unresolved)
-    stubs.write_text("void *memset(void *d, int c, unsigned n)\n"
-                     "{ char *o = d; while (n--) *o++ = (char)c; return d; }\n")
-    elf = out / "kernels.elf"
-    subprocess.run([EE_CC, *ee_gcc.compiler_flags(EE_CC), *ee_gcc.C_FLAGS, "-static", f"-Wl,-Ttext={TEXT:#x}",
-                    "-Wl,--unresolved-symbols=ignore-all", "-Wl,--build-id=none", "-Wl,-e,0",
-                    str(obj), str(stubs), "-o", str(elf)], check=True)
+    elf = link_kernels(compile_kernels(spec_from_policy(f"norm-rope-{request.param}", "test", cfg,
+                                                        QuantType.Q8, context=CONTEXT), out))
     return cfg, elf
 
 
