@@ -19,10 +19,6 @@ sys.path.insert(0, str(ROOT / "site_scons"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 pytest.importorskip("unicorn")
-from elftools.elf.constants import SH_FLAGS  # noqa: E402
-from elftools.elf.elffile import ELFFile  # noqa: E402
-from unicorn import UC_HOOK_BLOCK  # noqa: E402
-
 from codegen.kernels import plan_kernels, render_all  # noqa: E402
 from codegen.spec import spec_from_policy  # noqa: E402
 from model import mathf  # noqa: E402
@@ -30,15 +26,14 @@ from model.config import ModelConfig  # noqa: E402
 from model.cost import disassemble, loop_count  # noqa: E402
 from model.quant import QuantType  # noqa: E402
 from model.reference import silu, softmax  # noqa: E402
+from ee_code import EE_CC, Image, assert_bits_equal, bits, compile_kernels, ee_compile, link_kernels  # noqa: E402
 from ps2llm_build import HOST_CFLAGS, INCLUDE_DIRS  # noqa: E402
-from r5900_emu import R5900  # noqa: E402
-from site_tools import ee_gcc  # noqa: E402
 
 F32 = np.float32
-EE_CC = ee_gcc.find_compiler()
 pytestmark = pytest.mark.skipif(EE_CC is None, reason="no EE compiler")
-TEXT = 0x00100000
-X_ADDR, UP_ADDR, STACK = 0x0400000, 0x0500000, 0x02F0000
+X_ADDR, UP_ADDR = 0x0400000, 0x0500000
+# the functions the tests run, besides SiLU's kernel and its twin (exp_image)
+USED = ("softmax", "softmax_c", "mathf_exp", "exp_vu0", "exp_c", "mathf_sincos", "sincos_c")
 HIDDEN = (768, 1024, 1536)
 CONTEXT = 512
 
@@ -92,13 +87,6 @@ def spec_for(hidden: int):
     return spec_from_policy(f"exp-vu0-{hidden}", "test", cfg, QuantType.Q8, context=CONTEXT)
 
 
-def ee_compile(src: Path, include: Path, out: Path) -> Path:
-    subprocess.run([EE_CC, *ee_gcc.compiler_flags(EE_CC), *ee_gcc.C_FLAGS, "-Werror",
-                    f"-I{include}", *[f"-I{ROOT / d}" for d in INCLUDE_DIRS],
-                    "-c", str(src), "-o", str(out)], check=True)
-    return out
-
-
 @pytest.fixture(scope="module", params=HIDDEN)
 def build(request, tmp_path_factory):
     """kernels.gen.c for a model of this hidden size (context 512), mathf.c and the
@@ -107,16 +95,9 @@ def build(request, tmp_path_factory):
     hidden = request.param
     out = tmp_path_factory.mktemp(f"exp_vu0_{hidden}")
     spec = spec_for(hidden)
-    for name, text in render_all(spec).items():
-        (out / name).write_text(text)
     (out / "exp_test.c").write_text(EXP_TEST_C)
-    objs = [ee_compile(out / "kernels.gen.c", out, out / "kernels.o"),
-            ee_compile(ROOT / "ee_runtime_c/mathf.c", out, out / "mathf.o"),
-            ee_compile(out / "exp_test.c", out, out / "exp_test.o")]
-    elf = out / "exp.elf"
-    subprocess.run([EE_CC, *ee_gcc.compiler_flags(EE_CC), *ee_gcc.C_FLAGS, "-static", f"-Wl,-Ttext={TEXT:#x}",
-                    "-Wl,--unresolved-symbols=ignore-all", "-Wl,--build-id=none", "-Wl,-e,0",
-                    *map(str, objs), "-o", str(elf)], check=True)
+    elf = link_kernels(compile_kernels(spec, out), ee_compile(ROOT / "ee_runtime_c/mathf.c", out / "mathf.o", out),
+                       ee_compile(out / "exp_test.c", out / "exp_test.o", out))
     lib = out / "kernels.so"
     subprocess.run(["gcc", *HOST_CFLAGS, "-shared", "-fPIC", f"-I{out}",
                     *[f"-I{ROOT / d}" for d in INCLUDE_DIRS], str(out / "kernels.gen.c"),
@@ -127,58 +108,13 @@ def build(request, tmp_path_factory):
     return plan_kernels(spec), elf, host
 
 
-class Image:
-    """The linked ELF under unicorn: the code of the functions the tests call (the
-    rest of .text left as zeros, so that other kernels' R5900 words need no model
-    here) and every other allocated section at its address."""
-
-    USED = ("softmax", "softmax_c", "mathf_exp", "exp_vu0", "exp_c", "mathf_sincos", "sincos_c")
-
-    def __init__(self, elf: Path, silu_symbol: str = "", used: tuple[str, ...] = USED):
-        with open(elf, "rb") as f:
-            e = ELFFile(f)
-            text = e.get_section_by_name(".text")
-            assert text["sh_addr"] == TEXT
-            self.syms = {s.name: (s["st_value"], s["st_size"])
-                         for s in e.get_section_by_name(".symtab").iter_symbols()
-                         if s["st_info"]["type"] == "STT_FUNC"}
-            code = bytearray(len(text.data()))
-            for name in (*used, *((silu_symbol, silu_symbol + "_c") if silu_symbol else ())):
-                addr, size = self.syms[name]
-                code[addr - TEXT:addr - TEXT + size] = text.data()[addr - TEXT:addr - TEXT + size]
-            self.emu = R5900(bytes(code), TEXT)
-            for sec in e.iter_sections():
-                if sec["sh_flags"] & SH_FLAGS.SHF_ALLOC and sec.name != ".text" and sec["sh_size"]:
-                    data = bytes(sec["sh_size"]) if sec["sh_type"] == "SHT_NOBITS" else sec.data()
-                    self.emu.uc.mem_write(sec["sh_addr"], data)
-        self.steps = 0
-        self.emu.uc.hook_add(UC_HOOK_BLOCK, self._count)
-
-    def _count(self, uc, address, size, user_data):
-        self.steps += size // 4
-
-    def run(self, symbol: str, arrays: list[tuple[int, np.ndarray]], args: list[int],
-            out: tuple[int, int]) -> tuple[np.ndarray, int]:
-        """symbol(args) with the arrays written first; (the floats at out, instructions run)."""
-        for addr, a in arrays:
-            self.emu.uc.mem_write(addr, np.ascontiguousarray(a, "<f4").tobytes())
-        self.emu.executed.clear()
-        self.steps = 0
-        self.emu.call(self.syms[symbol][0], args, STACK)
-        addr, n = out
-        return np.frombuffer(bytes(self.emu.uc.mem_read(addr, 4 * n)), "<f4").copy(), self.steps
+def exp_image(elf: Path, silu_symbol: str = "") -> Image:
+    """The ELF under unicorn with the functions these tests run (and SiLU's pair)."""
+    return Image(elf, (*USED, *((silu_symbol, silu_symbol + "_c") if silu_symbol else ())))
 
 
 def ptr(a: np.ndarray):
     return a.ctypes.data_as(ctypes.c_void_p)
-
-
-def bits(a) -> np.ndarray:
-    return np.asarray(a, F32).view(np.uint32)
-
-
-def assert_bits_equal(got, want, what: str):
-    np.testing.assert_array_equal(bits(got), bits(want), err_msg=what)
 
 
 def exp_inputs() -> np.ndarray:
@@ -210,7 +146,7 @@ def test_exp_bit_exact(build):
     """exp4.h's 8-lane exp, lane by lane, against mathf_exp compiled for the EE (run on
     unicorn's FPU), for the host, and model/mathf.py: the same bits everywhere."""
     ks, elf, host = build
-    img = Image(elf, ks.silu.symbol())
+    img = exp_image(elf, ks.silu.symbol())
     x = exp_inputs()
     vu0, steps = img.run("exp_vu0", [(X_ADDR, x)], [X_ADDR, len(x)], (X_ADDR, len(x)))
     assert img.emu.executed["vftoi0"] == len(x) // 4
@@ -228,7 +164,7 @@ def test_sincos_on_the_ee_equals_host(build):
     truncating cvt.w.s) gives model/mathf.py's bits, as the host's does (test_kernels):
     its coefficients are written out, not folded by the EE compiler (mathf.h)."""
     _, elf, _ = build
-    img = Image(elf)
+    img = exp_image(elf)
     rng = np.random.default_rng(11)
     x = np.concatenate([np.arange(0, 8192, 7, dtype=F32) * F32(0.7),      # rope-like angles
                         rng.uniform(-10, 10, 500).astype(F32), np.array([0, -0.0, 1e-20], F32)])
@@ -253,7 +189,7 @@ def test_softmax_bit_exact(build, n):
     twin on unicorn, the host build, and model/reference.py, at 16-byte aligned x;
     at x + 4 bytes it hands the call to the C twin."""
     ks, elf, host = build
-    img = Image(elf, ks.silu.symbol())
+    img = exp_image(elf, ks.silu.symbol())
     rng = np.random.default_rng(n)
     for x in softmax_inputs(n, rng):
         got, _ = img.run("softmax", [(X_ADDR, x)], [X_ADDR, n], (X_ADDR, n))
@@ -288,7 +224,7 @@ def test_silu_bit_exact(build):
     ks, elf, host = build
     k = ks.silu
     assert k.vu0
-    img = Image(elf, k.symbol())
+    img = exp_image(elf, k.symbol())
     g, u = silu_inputs(k.hidden, np.random.default_rng(k.hidden))
     got, _ = img.run(k.symbol(), [(X_ADDR, g), (UP_ADDR, u)], [X_ADDR, UP_ADDR], (X_ADDR, k.hidden))
     assert img.emu.executed["vdiv"] == k.hidden
@@ -307,7 +243,7 @@ def test_a_wrong_model_fails(build):
     """The comparison sees a wrong instruction model: vftoi0 rounding to nearest
     instead of truncating changes k, then r and the polynomial's bits."""
     ks, elf, _ = build
-    img = Image(elf, ks.silu.symbol())
+    img = exp_image(elf, ks.silu.symbol())
     x = exp_inputs()
     img.emu.ftoi_round = True
     wrong, _ = img.run("exp_vu0", [(X_ADDR, x)], [X_ADDR, len(x)], (X_ADDR, len(x)))
@@ -326,7 +262,7 @@ def test_cost_model_counts_the_loops(build):
     whole static length, where a call runs one of its two paths."""
     ks, elf, _ = build
     funcs = disassemble(elf)
-    img = Image(elf, ks.silu.symbol())
+    img = exp_image(elf, ks.silu.symbol())
     rng = np.random.default_rng(3)
     tolerance = {False: 0.03, True: 0.2}
     for n in (257, 512):

@@ -7,7 +7,6 @@ the host. What only a PS2 (or PCSX2/Play!) can confirm: docs/KERNELS.md."""
 from __future__ import annotations
 
 import struct
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,17 +20,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 pytest.importorskip("unicorn")
 from elftools.elf.elffile import ELFFile  # noqa: E402
 
-from codegen.kernels import plan_kernels, render_all  # noqa: E402
+from codegen.kernels import plan_kernels  # noqa: E402
 from codegen.spec import spec_from_policy  # noqa: E402
 from model.quant import (ACT_LEVELS, MAX_GROUP, QuantizedQ8, QuantType, matvec_q8, pack_quantized,  # noqa: E402
                          pack_rows, quantize_activation, to_f16, unpack_q8)
-from ps2llm_build import INCLUDE_DIRS  # noqa: E402
+from ee_code import EE_CC, STACK, TEXT, compile_kernels, function_symbols, link_kernels  # noqa: E402
 from r5900_emu import R5900  # noqa: E402
-from site_tools import ee_gcc  # noqa: E402
 from test_kernels import CASES, SMOLLM2, extreme_sums, rng_for  # noqa: E402
 
 F32 = np.float32
-EE_CC = ee_gcc.find_compiler()
 pytestmark = pytest.mark.skipif(EE_CC is None, reason="no EE compiler")
 # q8: blocks of 16 columns a group, even (576, g64), odd (90) and one (g16)
 MMI_SPECS = {**{name: CASES[name] for name in ("smollm2_q8", "smollm2_q8_g64", "odd_q8", "odd_q8_g6", "wide_q8")},
@@ -46,19 +43,8 @@ LOWBIT_CASES = {
     "smollm2_ternary_g64": spec_from_policy("smollm2-shape", "test", SMOLLM2, QuantType.TERNARY, 64),
 }
 VALUES = {QuantType.Q4: (-8, 7), QuantType.Q4M: (0, 15), QuantType.TERNARY: (-1, 1)}   # every code
-TEXT = 0x00100000      # where link_kernels places .text
 MAX_ROWS = 24          # rows of each matrix run under emulation (every row is the same code)
-W_ADDR, X_ADDR, OUT_ADDR, STACK = 0x0400000, 0x0300000, 0x0380000, 0x02F0000
-
-
-def compile_kernels(spec, out: Path) -> Path:
-    for name, text in render_all(spec).items():
-        (out / name).write_text(text)
-    obj = out / "kernels.o"
-    subprocess.run([EE_CC, *ee_gcc.compiler_flags(EE_CC), *ee_gcc.C_FLAGS, "-Werror",
-                    f"-I{out}", *[f"-I{ROOT / d}" for d in INCLUDE_DIRS],
-                    "-c", str(out / "kernels.gen.c"), "-o", str(obj)], check=True)
-    return obj
+W_ADDR, X_ADDR, OUT_ADDR = 0x0400000, 0x0300000, 0x0380000
 
 
 def function_code(obj: Path, symbol: str, standalone: bool = True) -> bytes:
@@ -81,22 +67,6 @@ def compiled(request, tmp_path_factory):
     return spec, compile_kernels(spec, tmp_path_factory.mktemp(request.param + "_ee"))
 
 
-def link_kernels(obj: Path) -> Path:
-    """kernels.o linked at TEXT with byte-loop memcpy and memset (the f32 scales' loads
-    and a zero vector's quantizer call them: -ffreestanding), so that a kernel's calls
-    reach their callees; other symbols the runtime would give are left unresolved and
-    must not be called."""
-    elf, stubs = obj.with_suffix(".elf"), obj.parent / "stubs.c"
-    stubs.write_text("void *memcpy(void *d, const void *s, unsigned n)\n"
-                     "{ char *o = d; const char *i = s; while (n--) *o++ = *i++; return d; }\n"
-                     "void *memset(void *d, int c, unsigned n)\n"
-                     "{ char *o = d; while (n--) *o++ = (char)c; return d; }\n")
-    subprocess.run([EE_CC, *ee_gcc.compiler_flags(EE_CC), *ee_gcc.C_FLAGS, "-static", f"-Wl,-Ttext={TEXT:#x}",
-                    "-Wl,--unresolved-symbols=ignore-all", "-Wl,--build-id=none", "-Wl,-e,0",
-                    str(obj), str(stubs), "-o", str(elf)], check=True)
-    return elf
-
-
 def linked_function(elf: Path, symbol: str) -> tuple[int, bytes]:
     with open(elf, "rb") as f:
         e = ELFFile(f)
@@ -112,9 +82,7 @@ def callees(elf: Path, addr: int, code: bytes) -> tuple[tuple[int, bytes], ...]:
     """The functions a linked function calls (jal: f16_to_f32 for q4 and q4m scales,
     q4m's _xsum), each as (address, code); they must be plain MIPS32 (no R5900 words),
     which unicorn runs as it is."""
-    with open(elf, "rb") as f:
-        by_addr = {s["st_value"]: s.name for s in ELFFile(f).get_section_by_name(".symtab").iter_symbols()
-                   if s["st_info"]["type"] == "STT_FUNC"}
+    by_addr = {a: name for name, (a, _) in function_symbols(elf).items()}
     out = []
     for w in struct.unpack(f"<{len(code) // 4}I", code):
         if w >> 26 == 0x03:                                         # jal

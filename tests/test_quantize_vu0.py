@@ -20,16 +20,13 @@ from codegen.spec import spec_from_policy  # noqa: E402
 from model.config import ModelConfig  # noqa: E402
 from model.cost import disassemble, loop_count  # noqa: E402
 from model.quant import ACT_LEVELS, QuantType, quantize_activation  # noqa: E402
+from ee_code import EE_CC, Image, compile_kernels, link_kernels  # noqa: E402
 from r5900_emu import FPR  # noqa: E402
-from site_tools import ee_gcc  # noqa: E402
 from test_kernels import rng_for  # noqa: E402
-from test_exp_vu0 import Image  # noqa: E402
-from test_mmi import compile_kernels, link_kernels  # noqa: E402
 
 F32 = np.float32
-EE_CC = ee_gcc.find_compiler()
 pytestmark = pytest.mark.skipif(EE_CC is None, reason="no EE compiler")
-X_ADDR, XQ_ADDR, STACK = 0x0400000, 0x0500000, 0x02F0000
+X_ADDR, XQ_ADDR = 0x0400000, 0x0500000
 # quantizer widths: dim and hidden of ps2-stories (256, 768, 1024) and SmolLM2 (576, 1536)
 CFG = ModelConfig(dim=256, hidden_dim=1024, n_layers=1, n_heads=8, n_kv_heads=4,
                   vocab_size=64, max_seq_len=16)
@@ -45,12 +42,10 @@ def elf(tmp_path_factory) -> Path:
 def run(elf: Path, symbol: str, x: np.ndarray, offset: int = 0,
         ftoi_round: bool = False) -> tuple[np.ndarray, F32, Image]:
     """symbol(xq, x) under unicorn with x at X_ADDR + offset: (xq, the scale, the image)."""
-    img = Image(elf, used=(symbol.removesuffix("_c"), symbol.removesuffix("_c") + "_c", "memset"))
+    img = Image(elf, (symbol.removesuffix("_c"), symbol.removesuffix("_c") + "_c", "memset"))
     img.emu.ftoi_round = ftoi_round
     img.emu.uc.mem_write(X_ADDR + offset, x.astype("<f4").tobytes())
-    img.emu.executed.clear()
-    img.steps = 0
-    img.emu.call(img.syms[symbol][0], [XQ_ADDR + offset, X_ADDR + offset], STACK)
+    img.call(symbol, [XQ_ADDR + offset, X_ADDR + offset])
     xq = np.frombuffer(bytes(img.emu.uc.mem_read(XQ_ADDR + offset, 2 * len(x))), "<i2")
     scale = np.uint32(img.emu.uc.reg_read(FPR[0]) & 0xFFFFFFFF).view(F32)
     return xq, scale, img

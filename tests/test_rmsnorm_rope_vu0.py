@@ -23,13 +23,10 @@ from model.cost import ComputeModel, disassemble, loop_count  # noqa: E402
 from model.plan import make_plan  # noqa: E402
 from model.psnt import QuantPolicy  # noqa: E402
 from model.quant import QuantType  # noqa: E402
+from ee_code import EE_CC, Image, assert_bits_equal, bits, compile_kernels, function_symbols, link_kernels  # noqa: E402
 from model.reference import rmsnorm, rope, rope_tables  # noqa: E402
-from site_tools import ee_gcc  # noqa: E402
-from test_exp_vu0 import Image, assert_bits_equal, bits  # noqa: E402
-from test_mmi import compile_kernels, link_kernels  # noqa: E402
 
 F32 = np.float32
-EE_CC = ee_gcc.find_compiler()
 pytestmark = pytest.mark.skipif(EE_CC is None, reason="no EE compiler")
 OUT_ADDR, X_ADDR, W_ADDR, COS_ADDR, SIN_ADDR = 0x0400000, 0x0500000, 0x0600000, 0x0700000, 0x0710000
 CONTEXT = 512
@@ -63,8 +60,7 @@ def has_twin(img: Image, symbol: str) -> bool:
 
 
 def image(elf: Path, symbol: str) -> Image:
-    probe = Image(elf, used=())
-    return Image(elf, used=(symbol, symbol + "_c") if has_twin(probe, symbol) else (symbol,))
+    return Image(elf, (symbol, symbol + "_c") if symbol + "_c" in function_symbols(elf) else (symbol,))
 
 
 # ------------------------------------------------------------------ RMSNorm

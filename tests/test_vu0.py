@@ -23,21 +23,16 @@ sys.path.insert(0, str(ROOT / "site_scons"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 pytest.importorskip("unicorn")
-from elftools.elf.elffile import ELFFile  # noqa: E402
-from unicorn import UC_HOOK_CODE  # noqa: E402
-
+from ee_code import EE_CC, STACK, TEXT, Image, assert_bits_equal, ee_compile  # noqa: E402
 from model.cost import ATT_BLOCK, attention_call_counts, attention_calls, attention_counts, disassemble  # noqa: E402
 from model.reference import attention_dot, seqsum  # noqa: E402
 from ps2llm_build import HOST_CFLAGS  # noqa: E402
-from r5900_emu import R5900  # noqa: E402
 from site_tools import ee_gcc  # noqa: E402
 
 F32 = np.float32
-EE_CC = ee_gcc.find_compiler()
 pytestmark = pytest.mark.skipif(EE_CC is None, reason="no EE compiler")
 SOURCE = ROOT / "ee_runtime_c/attention.c"
-TEXT = 0x00100000
-Q, K, ATT, O, V, DIMS, STACK = 0x0200000, 0x0300000, 0x0400000, 0x0500000, 0x0600000, 0x0700000, 0x02F0000
+Q, K, ATT, O, V, DIMS = 0x0200000, 0x0300000, 0x0400000, 0x0500000, 0x0600000, 0x0700000
 # (head_dim, query heads, positions, kv heads in the cache): ps2-stories-6m's shape
 # (32, 2) at position counts around the trips of 4, one head (10M-class), three
 # (a pair and one, by blocks of ATT_BLOCK), SmolLM2's (64, 3), every head_dim of the
@@ -59,11 +54,8 @@ def ee_elf(tmp_path_factory) -> Path:
     """attention.c as the PS2 build compiles it, linked alone at 0x100000 (the VU0
     variants call their C twins, so the image holds both, relocated)."""
     out = tmp_path_factory.mktemp("vu0")
-    flags = ee_gcc.compiler_flags(EE_CC)
-    subprocess.run([EE_CC, *flags, *ee_gcc.C_FLAGS, "-Werror", f"-I{ROOT / 'ee_runtime_c'}",
-                    "-c", str(SOURCE), "-o", str(out / "attention.o")], check=True)
-    subprocess.run([EE_CC, *flags, "-nostdlib", "-static", f"-Wl,-Ttext={TEXT:#x}",
-                    "-Wl,-e,att_scores", "-Wl,--build-id=none", str(out / "attention.o"),
+    subprocess.run([EE_CC, *ee_gcc.compiler_flags(EE_CC), "-nostdlib", "-static", f"-Wl,-Ttext={TEXT:#x}",
+                    "-Wl,-e,att_scores", "-Wl,--build-id=none", str(ee_compile(SOURCE, out / "attention.o")),
                     "-o", str(out / "attention.elf")], check=True)
     return out / "attention.elf"
 
@@ -75,23 +67,6 @@ def host_lib(tmp_path_factory) -> ctypes.CDLL:
     subprocess.run(["gcc", *HOST_CFLAGS, "-shared", "-fPIC", f"-I{ROOT / 'ee_runtime_c'}",
                     str(SOURCE), "-o", str(lib)], check=True)
     return ctypes.CDLL(str(lib))
-
-
-def emulator(elf: Path) -> tuple[R5900, dict[str, int]]:
-    """The image's .text under R5900 (its R5900 words modelled), and its other
-    allocated sections (att_run's tables of kernels) in memory as linked."""
-    with open(elf, "rb") as f:
-        e = ELFFile(f)
-        text = e.get_section_by_name(".text")
-        assert text["sh_addr"] == TEXT
-        syms = {s.name: s["st_value"] for s in e.get_section_by_name(".symtab").iter_symbols()
-                if s["st_info"]["type"] == "STT_FUNC"}
-        emu = R5900(text.data(), TEXT)
-        for sec in e.iter_sections():
-            if sec["sh_flags"] & 2 and sec.name != ".text" and sec["sh_type"] == "SHT_PROGBITS":   # SHF_ALLOC
-                assert not TEXT <= sec["sh_addr"] < TEXT + text["sh_size"]
-                emu.uc.mem_write(sec["sh_addr"], sec.data())
-        return emu, syms
 
 
 def ptr(a: np.ndarray):
@@ -112,23 +87,24 @@ def data(hd: int, n_q: int, n_pos: int, n_kv: int, seed: int, context: int | Non
     return q, keys, values, weights, g
 
 
-def ee_attention(emu: R5900, syms: dict[str, int], q, keys, values, weights, g, q_offset: int = 0):
-    """att_scores over every position, then att_values over every position, on the EE code."""
+def ee_attention(img: Image, q, keys, values, weights, g, q_offset: int = 0):
+    """att_scores over every position, then att_values over every position, on the EE
+    code (img.emu.executed counts both calls)."""
     n_q, hd = q.shape
     n_pos, kvs = keys.shape
     stride = weights.shape[1]
     dims = AttDims(hd, n_q, stride, kvs, F32(1 / np.sqrt(hd)))
-    uc = emu.uc
+    emu, uc = img.emu, img.emu.uc
     uc.mem_write(DIMS, bytes(dims))
     uc.mem_write(Q + q_offset, q.tobytes())
     uc.mem_write(K, keys.tobytes())
     uc.mem_write(V, values.tobytes())
     uc.mem_write(ATT, np.zeros(n_q * stride, F32).tobytes())
-    emu.call(syms["att_scores"], [ATT, Q + q_offset, K + 4 * g * hd, n_pos], STACK, [DIMS])
+    emu.call(img.syms["att_scores"][0], [ATT, Q + q_offset, K + 4 * g * hd, n_pos], STACK, [DIMS])
     scores = np.frombuffer(bytes(uc.mem_read(ATT, 4 * n_q * stride)), "<f4").reshape(n_q, stride)
     uc.mem_write(ATT, weights.tobytes())
     uc.mem_write(O, np.zeros(n_q * hd, F32).tobytes())
-    emu.call(syms["att_values"], [O, ATT, V + 4 * g * hd, n_pos], STACK, [DIMS])
+    emu.call(img.syms["att_values"][0], [O, ATT, V + 4 * g * hd, n_pos], STACK, [DIMS])
     out = np.frombuffer(bytes(uc.mem_read(O, 4 * n_q * hd)), "<f4").reshape(n_q, hd)
     return scores, out
 
@@ -155,16 +131,12 @@ def reference_attention(q, keys, values, weights, g):
     return scores, out
 
 
-def assert_bits_equal(got, want, what):
-    np.testing.assert_array_equal(np.asarray(got).view(np.uint32), np.asarray(want).view(np.uint32),
-                                  err_msg=what)
-
-
 @pytest.mark.parametrize("hd,n_q,n_pos,n_kv", CASES)
 def test_vu0_attention_bit_exact(ee_elf, host_lib, hd, n_q, n_pos, n_kv):
-    emu, syms = emulator(ee_elf)
+    img = Image(ee_elf)
+    emu = img.emu
     args = data(hd, n_q, n_pos, n_kv, seed=hd * 1000 + n_q * 100 + n_pos)
-    ee = ee_attention(emu, syms, *args)
+    ee = ee_attention(img, *args)
     host = host_attention(host_lib, *args)
     ref = reference_attention(*args)
     for i, what in enumerate(("scores", "values")):
@@ -190,9 +162,10 @@ def test_vu0_attention_bit_exact(ee_elf, host_lib, hd, n_q, n_pos, n_kv):
 def test_unaligned_score_rows(ee_elf, host_lib, n_pos, context):
     """Score rows not 16-byte aligned (a context not a multiple of 4): every position
     takes the one-position loop (lw/sw of the scores), still bit for bit."""
-    emu, syms = emulator(ee_elf)
+    img = Image(ee_elf)
+    emu = img.emu
     args = data(32, 2, n_pos, 2, seed=context, context=context)
-    ee = ee_attention(emu, syms, *args)
+    ee = ee_attention(img, *args)
     host = host_attention(host_lib, *args)
     for i, what in enumerate(("scores", "values")):
         assert_bits_equal(ee[i], host[i], what)
@@ -206,9 +179,10 @@ def test_c_twin_fallback(ee_elf, host_lib, hd, q_offset, n_kv, pad):
     """head_dim not a multiple of 8, q not 16-byte aligned (scores only), or positions
     not 16 bytes apart (kv_stride 34, 134): the VU0 variant hands the call to its C
     twin (run here on unicorn's IEEE FPU), which the host agrees with."""
-    emu, syms = emulator(ee_elf)
+    img = Image(ee_elf)
+    emu = img.emu
     args = data(hd, 2, 5, n_kv, seed=hd + q_offset + pad, pad=pad)
-    ee = ee_attention(emu, syms, *args, q_offset=q_offset)
+    ee = ee_attention(img, *args, q_offset=q_offset)
     host = host_attention(host_lib, *args)
     assert_bits_equal(ee[0], host[0], "scores")
     assert "vmadda" not in emu.executed and "vmadd" not in emu.executed
@@ -220,26 +194,21 @@ def test_c_twin_fallback(ee_elf, host_lib, hd, q_offset, n_kv, pad):
 def test_a_wrong_model_fails(ee_elf, host_lib):
     """The comparison is sharp enough to see rounding: modelling vmadda as a fused
     multiply-add (one rounding instead of two) changes some scores."""
-    emu, syms = emulator(ee_elf)
+    img = Image(ee_elf)
+    emu = img.emu
     emu.fused_madd = True
     args = data(64, 3, 17, 1, seed=7)
-    assert not np.array_equal(ee_attention(emu, syms, *args)[0], host_attention(host_lib, *args)[0])
+    assert not np.array_equal(ee_attention(img, *args)[0], host_attention(host_lib, *args)[0])
 
 
 def test_a_model_ignoring_dest_fails(ee_elf, host_lib):
     """And it sees the lanes: a VU0 that wrote every lane whatever the dest field says
     would mix up the 4 positions' scores packed into one quadword."""
-    emu, syms = emulator(ee_elf)
+    img = Image(ee_elf)
+    emu = img.emu
     emu.ignore_dest = True
     args = data(32, 2, 8, 2, seed=8)
-    assert not np.array_equal(ee_attention(emu, syms, *args)[0], host_attention(host_lib, *args)[0])
-
-
-def executed_in(emu: R5900, lo: int, hi: int) -> list[int]:
-    """A counter of the instructions unicorn executes in [lo, hi)."""
-    n = [0]
-    emu.uc.hook_add(UC_HOOK_CODE, lambda uc, a, s, u: n.__setitem__(0, n[0] + 1), begin=lo, end=hi - 1)
-    return n
+    assert not np.array_equal(ee_attention(img, *args)[0], host_attention(host_lib, *args)[0])
 
 
 @pytest.mark.parametrize("hd,n_q,n_pos", [(32, 2, 37), (32, 2, 256), (32, 3, 37), (64, 3, 33), (32, 1, 6),
@@ -251,11 +220,8 @@ def test_cost_model_counts_what_runs(ee_elf, hd, n_q, n_pos):
     included) and a few a kernel call (the setup of a loop that does not run) more.
     The VU0 kernels are well over 3 times cheaper than their C twins."""
     funcs = disassemble(ee_elf)
-    with open(ee_elf, "rb") as f:
-        text = ELFFile(f).get_section_by_name(".text")
-        lo, hi = text["sh_addr"], text["sh_addr"] + text["sh_size"]
-    emu, syms = emulator(ee_elf)
-    counter = executed_in(emu, lo, hi)
+    img = Image(ee_elf)
+    emu = img.emu
     args = data(hd, n_q, n_pos, 1, seed=n_pos)
     q, keys, values, weights, g = args
     dims = AttDims(hd, n_q, weights.shape[1], keys.shape[1], F32(1 / np.sqrt(hd)))
@@ -266,9 +232,8 @@ def test_cost_model_counts_what_runs(ee_elf, hd, n_q, n_pos):
     emu.uc.mem_write(O, np.zeros(n_q * hd, F32).tobytes())
     ran = []
     for entry, args_ in (("att_scores", [ATT, Q, K, n_pos]), ("att_values", [O, ATT, K, n_pos])):
-        counter[0] = 0
-        emu.call(syms[entry], args_, STACK, [DIMS])
-        ran.append(counter[0])
+        img.call(entry, args_, [DIMS])
+        ran.append(img.steps)
     predicted = attention_call_counts(funcs, hd, n_q, n_pos, "vu0")
     calls = len(attention_calls(hd, n_q, n_pos)[0]) if hd <= 64 else 1
     for what, got, want in zip(("scores", "values"), ran, predicted):
