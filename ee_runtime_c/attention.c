@@ -88,29 +88,19 @@ typedef void AttKernel(float *att, const float *x, const float *kv, const AttRun
 
 /* a kernel's positions: run->n4 trips of TRIP4 (4 positions, att and att1 advancing by
  * a quadword), then run->rem of TRIP1 (one position); TRIP4/TRIP1 advance kv */
-#define ATT_TRIPS(TRIP4, TRIP1)                                                              \
-        if (n4) {                                                                            \
-            end = att + 4u * n4;                                                             \
-            __asm__ volatile(VU0_NOREORDER "1:\n\t" TRIP4                                    \
-                             "addiu %[a0], %[a0], 16\n\t"                                    \
-                             "bne %[a0], %[end], 1b\n\t"                                     \
-                             "addiu %[a1], %[a1], 16\n\t"                                    \
-                             ".set pop"                                                      \
-                             : [a0] "+r"(att), [a1] "+r"(att1), [kv] "+r"(kv)                \
-                             : [end] "r"(end), [kvs] "r"(kvs)                                \
-                             : "$8", "$9", "memory");                                        \
-        }                                                                                    \
-        if (rem) {                                                                           \
-            end = att + rem;                                                                 \
-            __asm__ volatile(VU0_NOREORDER "2:\n\t" TRIP1                                    \
-                             "addiu %[a0], %[a0], 4\n\t"                                     \
-                             "bne %[a0], %[end], 2b\n\t"                                     \
-                             "addiu %[a1], %[a1], 4\n\t"                                     \
+#define ATT_LOOP(N, TRIP, LABEL, STEP)                                                       \
+        if (N) {                                                                             \
+            end = att + (STEP) / 4u * (N);                                                   \
+            __asm__ volatile(VU0_NOREORDER LABEL ":\n\t" TRIP                                \
+                             "addiu %[a0], %[a0], " #STEP "\n\t"                             \
+                             "bne %[a0], %[end], " LABEL "b\n\t"                             \
+                             "addiu %[a1], %[a1], " #STEP "\n\t"                             \
                              ".set pop"                                                      \
                              : [a0] "+r"(att), [a1] "+r"(att1), [kv] "+r"(kv)                \
                              : [end] "r"(end), [kvs] "r"(kvs)                                \
                              : "$8", "$9", "memory");                                        \
         }
+#define ATT_TRIPS(TRIP4, TRIP1) ATT_LOOP(n4, TRIP4, "1", 16) ATT_LOOP(rem, TRIP1, "2", 4)
 
 /* scores: set vf29.x = scale and vf30 = 1.0 (VU0_SUM_z), load the query head(s) */
 #define ATT_SCORES_KERNEL(name, LOAD_Q, TRIP4, TRIP1)                                        \

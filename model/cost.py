@@ -450,22 +450,21 @@ class ComputeModel:
         values = self.staging(4 * self.cfg.kv_dim, n, "values_chunk")
         return None if keys is None or values is None else (keys[0] + values[0], keys[1] + values[1])
 
-    def attention_loops(self, n: int, kv_quant: str = "f32") -> float:
+    def attention_loops(self, n: int, kv_quant: str = "f32", staged: bool = False) -> float:
         """attention.c's scores and weighted values over n positions of every kv head
         (VU0, or the C twins with kernels="c"), counted from the ELF when it has them,
         with forward.c around them: an f32 cache goes through the scratchpad by chunks
-        of positions, one att_scores and one att_values call a kv head a chunk (read
-        in place, one call a kv head, without staging); f16 and q8 are converted to f32
-        (kv_head_*) by blocks of ATT_BLOCK positions, a call a block."""
+        of positions where `staged` (kv_staging), one att_scores and one att_values
+        call a kv head a chunk (read in place, one call a kv head, without staging);
+        f16 and q8 are converted to f32 (kv_head_*) by blocks of ATT_BLOCK positions, a
+        call a block."""
         cfg = self.cfg
         n_q = cfg.n_heads // cfg.n_kv_heads
         variant = "c" if self.kernels == "c" else "vu0"
         if kv_quant != "f32":
             size = ATT_BLOCK
-        elif "stage" in self.funcs and self.kv_staging(n, kv_quant) is not None:
-            size = staging_chunk(4 * cfg.kv_dim)
         else:
-            size = n
+            size = staging_chunk(4 * cfg.kv_dim) if staged else n
         blocks = [min(size, n - t) for t in range(0, n, size)]
         counts = [attention_call_counts(self.funcs, cfg.head_dim, n_q, m, variant) for m in blocks] \
             if self.funcs else [None]
@@ -528,13 +527,13 @@ class ComputeModel:
                     # softmax: exp4.h's VU0 loop (8 scores a trip: two lqc2, one load a
                     # score like its scalar max and division loops), or its C twin
                     soft = "softmax_c" if self.kernels == "c" and "softmax_c" in self.funcs else "softmax"
-                    ins = self.attention_loops(n, plan.kv_quant) + cfg.n_heads * self._count(
+                    staged = self.kv_staging(n, plan.kv_quant)
+                    ins = self.attention_loops(n, plan.kv_quant, staged is not None) + cfg.n_heads * self._count(
                         soft, n, loads=1, fallback=60 * n)
                     # this position's keys and values into the cache
                     ins += 2 * self._count(r"kv_store_\w+", cfg.kv_dim, cfg.n_kv_heads,
                                            fallback=4 * cfg.kv_dim)
                     kv_bytes = 2 * n * cfg.kv_dim * kv_elem
-                    staged = self.kv_staging(n, plan.kv_quant)
                     out.append(Stage(name, None, ins, kv_bytes) if staged is None else
                                Stage(name, None, ins + staged[0], 0.0, kv_bytes, staged[1]))
                 elif role == "silu":
